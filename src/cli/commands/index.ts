@@ -1,0 +1,14 @@
+import type { CommandModule } from 'yargs';
+import validate from './validate.js';
+import render from './render.js';
+import plan from './plan.js';
+import run from './run.js';
+import status from './status.js';
+import tables from './tables.js';
+import model from './model.js';
+import data from './data.js';
+import doctor from './doctor.js';
+import sweep from './sweep.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [validate, render, plan, run, status, tables, sweep, data, model, doctor];

@@ -1,0 +1,42 @@
+import type * as tf from '@tensorflow/tfjs';
+
+export type Backbone = 'vgg16' | 'resnet18';
+export type Variant = 'base' | 'pcnn' | 'gcnn' | 'pacnn' | 'gacnn' | 'dlpcnn';
+
+/** Everything a network needs to be built. Plain data: models know nothing of specs. */
+export interface ModelOptions {
+  backbone: Backbone;
+  variant: Variant;
+  /** Square input side in pixels (224 in the paper). */
+  inputSize: number;
+  /** Channel width multiplier (1 = the paper's widths). */
+  width: number;
+  numClasses: number;
+  dropout: number;
+  /** DLP-CNN only. */
+  dlp?: { k: number; lpLoss: boolean; lambda: number; neighbours: number };
+}
+
+export interface ForwardOutput {
+  logits: tf.Tensor2D;
+  /** Gated variants: the 24 patch weights, [B, 24]. */
+  alpha?: tf.Tensor2D;
+  /** gACNN: the global branch weight, [B]. */
+  alphaGlobal?: tf.Tensor1D;
+  /** Extra loss terms the variant adds (DLP-CNN's locality-preserving loss), already weighted. */
+  auxLoss?: tf.Scalar;
+}
+
+export interface AcnnModel {
+  readonly options: ModelOptions;
+  /**
+   * images: [B, S, S, 3] float32 in [0, 1]; points: [B, 24, 2] region centres in input pixels
+   * (ignored by base and dlpcnn); labels are needed only by variants with an auxiliary loss.
+   */
+  forward(images: tf.Tensor4D, points: tf.Tensor3D, training: boolean, labels?: tf.Tensor1D): ForwardOutput;
+  /** Trainable variables, named after the paper's layers (conv4_2, roi7_conv1, ...). */
+  trainableVariables(): tf.Variable[];
+  /** Every variable including BN running statistics, by name (for checkpoints). */
+  namedVariables(): Map<string, tf.Variable>;
+  dispose(): void;
+}
