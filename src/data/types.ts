@@ -48,3 +48,35 @@ export interface Batch {
   /** size * inputSize * inputSize, 1 where an occluder covers the pixel; absent when nothing is occluded. */
   occluderMasks?: Uint8Array;
 }
+
+/** A dataset entry as the runner hands it to data/: plain options, no spec types. */
+export interface DatasetOptions {
+  /** The spec's name for it (used in messages and cache paths). */
+  name: string;
+  format: string;
+  root?: string;
+  /** Format-specific settings (synthetic sizes, landmark policy, manifest path, ...). */
+  [key: string]: unknown;
+}
+
+export interface DatasetListing {
+  samples: SampleRef[];
+  problems: DataProblem[];
+}
+
+/** One per format (rafdb, affectnet, ckplus, sfew, oulu, fedro, fer2013, manifest, synthetic). */
+export interface DatasetAdapter {
+  readonly format: string;
+  /** Splits this format knows (e.g. ['train', 'test']). */
+  splits(options: DatasetOptions): string[];
+  /** Lists a split. Bad rows become problems, never exceptions; a missing root is a UserError. */
+  list(options: DatasetOptions, split: string): Promise<DatasetListing>;
+  /** Decodes one sample; throws DataError (naming the file) for a corrupt or missing image. */
+  load(ref: SampleRef, options: DatasetOptions): Promise<DecodedSample>;
+}
+
+/** An occluded image at input size and the occluder's mask (1 = covered). */
+export interface OccludedImage {
+  rgb: Uint8Array;
+  mask: Uint8Array;
+}
