@@ -1,12 +1,51 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../util/errors.js';
 
-// PLACEHOLDER: replaced by the module that implements `acnn run`.
-const cmd: CommandModule = {
-  command: 'run',
-  describe: '(run: under construction)',
-  handler: () => {
-    throw new UserError('acnn run is under construction');
+interface Args {
+  spec: string;
+  set?: string[];
+  only?: string[];
+  force?: boolean;
+  backend: string;
+  json?: boolean;
+  quiet?: boolean;
+  results: string;
+  cache: string;
+}
+
+const cmd: CommandModule<object, Args> = {
+  command: 'run <spec>',
+  describe: 'Train and evaluate every run of a spec, then write its table CSV (finished runs are skipped, interrupted ones resume)',
+  builder: (y) =>
+    y
+      .positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (YAML)' })
+      .option('set', { type: 'string', array: true, describe: 'Override a key before validation: --set train.lr=0.01' })
+      .option('only', { type: 'string', array: true, describe: 'Run only these run ids (see acnn plan)' })
+      .option('force', { type: 'boolean', describe: 'Rerun finished runs from scratch' })
+      .option('backend', {
+        type: 'string',
+        choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'],
+        default: 'auto',
+        describe: 'TensorFlow.js backend; auto takes the first that loads (tfjs-node-gpu, tfjs-node, wasm, cpu)',
+      })
+      .option('json', { type: 'boolean', describe: 'One JSON event per line on stdout (for scripts)' })
+      .option('quiet', { type: 'boolean', describe: 'Print nothing but failures' })
+      .option('results', { type: 'string', default: 'results', describe: 'Results directory' })
+      .option('cache', { type: 'string', default: '.cache', describe: 'Cache directory (synthetic images, landmarks)' })
+      .example('$0 run configs/quickstart.yaml', 'the main job on the built-in synthetic dataset')
+      .example('$0 run configs/table2.yaml --set train.iterations=1000', 'a shorter Table II'),
+  handler: async (args) => {
+    const { runSpec } = await import('../../train/run-spec.js');
+    const { chooseProgressMode } = await import('../../train/progress.js');
+    const result = await runSpec(args.spec, {
+      set: args.set,
+      only: args.only,
+      force: args.force,
+      backend: args.backend as never,
+      progress: chooseProgressMode(args),
+      resultsDir: args.results,
+      cacheDir: args.cache,
+    });
+    process.exitCode = result.exitCode;
   },
 };
 export default cmd;

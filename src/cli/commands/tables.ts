@@ -1,12 +1,31 @@
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../util/errors.js';
 
-// PLACEHOLDER: replaced by the module that implements `acnn tables`.
-const cmd: CommandModule = {
-  command: 'tables',
-  describe: '(tables: under construction)',
-  handler: () => {
-    throw new UserError('acnn tables is under construction');
+interface Args {
+  spec: string;
+  set?: string[];
+  results: string;
+  print?: boolean;
+}
+
+const cmd: CommandModule<object, Args> = {
+  command: 'tables <spec>',
+  describe: "Rebuild a spec's table CSV from its run directories (no training)",
+  builder: (y) =>
+    y
+      .positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (YAML)' })
+      .option('set', { type: 'string', array: true, describe: 'The same --set overrides the runs were made with' })
+      .option('results', { type: 'string', default: 'results', describe: 'Results directory' })
+      .option('print', { type: 'boolean', default: true, describe: 'Also print the CSV' }),
+  handler: async (args) => {
+    const { loadSpec } = await import('../../spec/index.js');
+    const { buildTables } = await import('../../report/build.js');
+    const { readFile } = await import('node:fs/promises');
+    const loaded = await loadSpec(args.spec, { set: args.set });
+    const file = await buildTables(loaded, args.results);
+    if (!file) throw new UserError(`${args.spec}: the spec has no table: section`);
+    if (args.print) process.stdout.write(await readFile(file, 'utf8'));
+    console.error(`wrote ${file}`);
   },
 };
 export default cmd;

@@ -1,0 +1,123 @@
+import path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { RunDir, type EvalFile, type RunMeta } from '../train/run-dir.js';
+import { meanStd } from '../train/metrics.js';
+import { writeFileAtomic } from '../util/atomic.js';
+
+/** The spec's table section, as the report needs it (mirrors schemas/spec.schema.json). */
+export interface TableSpec {
+  id: string;
+  title?: string;
+  rows: { name: string; where?: Record<string, unknown> }[];
+  columns: { name: string; where?: Record<string, unknown>; metric?: string }[];
+  paper?: Record<string, Record<string, number | null>>;
+}
+
+/** What a finished run directory contributes to a table. */
+export interface RunRecord {
+  id: string;
+  config: Record<string, unknown>;
+  meta?: RunMeta;
+  eval?: EvalFile;
+}
+
+export interface Cell {
+  row: string;
+  column: string;
+  values: number[];
+  mean?: number;
+  std?: number;
+  paper?: number;
+  /** Runs that match the cell but have no result yet. */
+  pending: number;
+}
+
+/** Reads the run directories of the given run ids (reports never touch models). */
+export async function readRuns(resultsDir: string, specName: string, ids: string[]): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
+  for (const id of ids) {
+    const dir = RunDir.for(resultsDir, specName, id);
+    const config = await dir.readConfig<Record<string, unknown>>();
+    if (!config) {
+      out.push({ id, config: {} });
+      continue;
+    }
+    out.push({ id, config, meta: await dir.readMeta(), eval: await dir.readEval() });
+  }
+  return out;
+}
+
+/** Dotted lookup: `model.variant`, `tags.trainset`. */
+export function getPath(obj: unknown, dotted: string): unknown {
+  let cur: unknown = obj;
+  for (const key of dotted.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+function matches(config: Record<string, unknown>, where: Record<string, unknown> | undefined): boolean {
+  if (!where) return true;
+  return Object.entries(where).every(([k, v]) => JSON.stringify(getPath(config, k)) === JSON.stringify(v));
+}
+
+/** A metric path `clean.accuracy` reads `tests.clean.accuracy` of eval.json, as a percentage. */
+export function metricValue(evalFile: EvalFile | undefined, metric: string): number | undefined {
+  if (!evalFile) return undefined;
+  const v = getPath(evalFile.tests, metric);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+  return metric.endsWith('accuracy') ? 100 * v : v;
+}
+
+export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfigs: Map<string, Record<string, unknown>>): Cell[] {
+  const cells: Cell[] = [];
+  for (const row of table.rows) {
+    for (const col of table.columns) {
+      const paper = table.paper?.[row.name]?.[col.name] ?? undefined;
+      const cell: Cell = { row: row.name, column: col.name, values: [], pending: 0, paper: paper ?? undefined };
+      // A row without `where` is a method acnn does not run (GAN-Inpainting): paper value only.
+      if (row.where) {
+        for (const run of runs) {
+          const config = plannedConfigs.get(run.id) ?? run.config;
+          if (!matches(config, row.where) || !matches(config, col.where)) continue;
+          const v = run.meta?.status === 'done' ? metricValue(run.eval, col.metric ?? `${col.name}.accuracy`) : undefined;
+          if (v === undefined) cell.pending++;
+          else cell.values.push(v);
+        }
+      }
+      if (cell.values.length) Object.assign(cell, meanStd(cell.values));
+      cells.push(cell);
+    }
+  }
+  return cells;
+}
+
+const MISSING = 'NA';
+
+/** Paired columns: ours (mean, "± std" over seeds when several) then the paper's value. */
+export function tableCsv(table: TableSpec, cells: Cell[]): string {
+  const header = ['method'];
+  for (const col of table.columns) header.push(col.name, `${col.name} (paper)`);
+  const records: string[][] = [header];
+  for (const row of table.rows) {
+    const rec = [row.name];
+    for (const col of table.columns) {
+      const cell = cells.find((c) => c.row === row.name && c.column === col.name)!;
+      rec.push(formatOurs(cell), cell.paper === undefined ? MISSING : cell.paper.toFixed(2));
+    }
+    records.push(rec);
+  }
+  return stringify(records);
+}
+
+function formatOurs(cell: Cell): string {
+  if (cell.mean === undefined) return MISSING;
+  return cell.values.length > 1 ? `${cell.mean.toFixed(2)} ± ${cell.std!.toFixed(2)}` : cell.mean.toFixed(2);
+}
+
+export async function writeTable(resultsDir: string, specName: string, table: TableSpec, cells: Cell[]): Promise<string> {
+  const file = path.join(resultsDir, specName, `${table.id}.csv`);
+  await writeFileAtomic(file, tableCsv(table, cells));
+  return file;
+}

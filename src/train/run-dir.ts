@@ -1,0 +1,131 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+
+/** The files of one run directory (docs/design.md, "Run directories"). */
+export type RunStatus = 'pending' | 'running' | 'interrupted' | 'failed' | 'done';
+
+export interface RunMeta {
+  runId: string;
+  spec: string;
+  status: RunStatus;
+  step: number;
+  totalSteps: number;
+  backend?: { name: string; version?: string; device?: string };
+  versions?: Record<string, string>;
+  git?: string | null;
+  host?: string;
+  pid?: number;
+  startedAt?: string;
+  updatedAt?: string;
+  endedAt?: string;
+  error?: string;
+  /** Seconds spent training, summed over resumed sessions. */
+  trainSeconds?: number;
+  resumedFrom?: number[];
+}
+
+export interface TestResult {
+  accuracy: number;
+  n: number;
+  stderr: number;
+  perClass: Record<string, number>;
+  confusion: number[][];
+  folds?: { k: number; accuracies: number[]; mean: number; std: number };
+  gates?: GateDiagnostics;
+}
+
+export interface GateDiagnostics {
+  /** Mean alpha over all patches and samples. */
+  meanAlpha: number;
+  meanAlphaGlobal?: number;
+  /** Only on occluded sets: patches whose centre the occluder covers vs the rest. */
+  covered?: { n: number; meanAlpha: number };
+  uncovered?: { n: number; meanAlpha: number };
+  /** AUC of (1 - alpha) separating covered from uncovered patches: 0.5 = gates ignore occlusion. */
+  auc?: number;
+}
+
+export interface EvalFile {
+  tests: Record<string, TestResult>;
+}
+
+export class RunDir {
+  constructor(readonly dir: string) {}
+
+  static for(resultsDir: string, specName: string, runId: string): RunDir {
+    return new RunDir(path.join(resultsDir, specName, runId));
+  }
+
+  get configFile() {
+    return path.join(this.dir, 'config.json');
+  }
+  get metaFile() {
+    return path.join(this.dir, 'meta.json');
+  }
+  get metricsFile() {
+    return path.join(this.dir, 'metrics.jsonl');
+  }
+  get evalFile() {
+    return path.join(this.dir, 'eval.json');
+  }
+  get checkpointDir() {
+    return path.join(this.dir, 'checkpoint');
+  }
+  confusionFile(test: string) {
+    return path.join(this.dir, `confusion-${test}.csv`);
+  }
+
+  async readMeta(): Promise<RunMeta | undefined> {
+    return readJson<RunMeta>(this.metaFile);
+  }
+  async writeMeta(meta: RunMeta): Promise<void> {
+    await writeJsonAtomic(this.metaFile, { ...meta, updatedAt: new Date().toISOString() });
+  }
+  async readEval(): Promise<EvalFile | undefined> {
+    return readJson<EvalFile>(this.evalFile);
+  }
+  async readConfig<T = unknown>(): Promise<T | undefined> {
+    return readJson<T>(this.configFile);
+  }
+
+  /** Metric lines up to and including `upToStep`; later lines belong to work that was lost. */
+  async readMetrics(upToStep = Infinity): Promise<Record<string, number>[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.metricsFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const rows: Record<string, number>[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const row = JSON.parse(line) as Record<string, number>;
+        if (row.step <= upToStep) rows.push(row);
+      } catch {
+        // A line cut by a crash mid-append: dropped, the checkpoint is the truth.
+      }
+    }
+    return rows;
+  }
+
+  /** On resume, forget metric lines written after the checkpoint so the log matches an uninterrupted run. */
+  async truncateMetrics(upToStep: number): Promise<void> {
+    const rows = await this.readMetrics(upToStep);
+    await writeFileAtomic(this.metricsFile, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
+
+  async appendMetrics(row: Record<string, number>): Promise<void> {
+    await fs.appendFile(this.metricsFile, JSON.stringify(row) + '\n');
+  }
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: unreadable (${(err as Error).message})`);
+  }
+}

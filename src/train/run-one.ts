@@ -1,0 +1,280 @@
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { PlannedRun } from '../spec/index.js';
+import { buildModel } from '../model/index.js';
+import { regionPoints } from '../model/regions.js';
+import { saveCheckpoint, loadCheckpoint, checkpointExists } from '../model/checkpoint.js';
+import { loadPretrained } from '../model/pretrained.js';
+import type { AcnnModel } from '../model/types.js';
+import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { deriveSeed } from '../util/rng.js';
+import { withSeededMathRandom } from '../util/seeded-random.js';
+import type { BackendInfo } from '../engine/backend.js';
+import { acquireRunLock } from './lock.js';
+import { RunDir, type RunMeta, type EvalFile } from './run-dir.js';
+import { SgdMomentum } from './sgd.js';
+import { learningRate, type LrPolicy } from './metrics.js';
+import { evaluateTestSet } from './evaluate.js';
+import type { Reporter } from './progress.js';
+import { runLabel } from './run-label.js';
+import { modelOptionsOf, totalSteps, type RunData } from './run-config.js';
+import { runVersions, gitCommit } from './provenance.js';
+
+export interface RunOneOptions {
+  resultsDir: string;
+  specName: string;
+  backend: BackendInfo;
+  reporter: Reporter;
+  data: RunData;
+  index: number;
+  total: number;
+  force?: boolean;
+  /** Set by the SIGINT handler: finish the current step, checkpoint, stop. */
+  shouldStop: () => boolean;
+}
+
+export type RunOutcome = 'done' | 'skipped' | 'interrupted' | 'failed';
+
+/** Stops a run whose loss is no longer a number; the last good checkpoint stays. */
+export class NonFiniteLossError extends Error {}
+
+/**
+ * One run, start to finish: lock, resume from the last checkpoint, train, evaluate, write
+ * results. Everything it writes is atomic, so a kill at any point leaves a resumable directory.
+ */
+export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunOutcome> {
+  const dir = RunDir.for(opts.resultsDir, opts.specName, run.id);
+  const prior = await dir.readMeta();
+  if (prior?.status === 'done' && !opts.force) {
+    opts.reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already' });
+    return 'skipped';
+  }
+  const lock = await acquireRunLock(dir.dir);
+  try {
+    return await trainAndEvaluate(run, dir, prior, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | undefined, opts: RunOneOptions): Promise<RunOutcome> {
+  const cfg = run.config;
+  const steps = totalSteps(cfg, opts.data.train.samples.length);
+  const resume = !opts.force && prior && prior.status !== 'done' && (await checkpointExists(dir.checkpointDir));
+  const meta: RunMeta = {
+    runId: run.id,
+    spec: opts.specName,
+    status: 'running',
+    step: 0,
+    totalSteps: steps,
+    backend: { name: opts.backend.name, version: opts.backend.tfjsVersion, device: opts.backend.device },
+    versions: runVersions(),
+    git: gitCommit(),
+    host: os.hostname(),
+    pid: process.pid,
+    startedAt: resume ? prior!.startedAt : new Date().toISOString(),
+    trainSeconds: resume ? (prior!.trainSeconds ?? 0) : 0,
+    resumedFrom: resume ? [...(prior!.resumedFrom ?? [])] : [],
+  };
+  await writeJsonAtomic(dir.configFile, cfg);
+
+  const seed = cfg.train.seed;
+  const model = buildModel(modelOptionsOf(cfg), deriveSeed(seed, 'init'));
+  const sgd = new SgdMomentum(cfg.train.momentum, cfg.train.weightDecay);
+  let startStep = 0;
+  let position: unknown;
+  try {
+    if (resume) {
+      const ckpt = await loadCheckpoint(dir.checkpointDir, model);
+      sgd.load(ckpt.optimizer, model.trainableVariables());
+      const state = ckpt.state as { step: number; position: unknown };
+      startStep = state.step;
+      position = state.position;
+      meta.resumedFrom!.push(startStep);
+      await dir.truncateMetrics(startStep);
+    } else {
+      await dir.truncateMetrics(0);
+      if (cfg.model.pretrained) await loadPretrained(model, cfg.model.pretrained);
+    }
+    meta.step = startStep;
+    await dir.writeMeta(meta);
+    opts.reporter.emit({
+      type: 'run-start',
+      runId: run.id,
+      label: runLabel(run),
+      index: opts.index,
+      total: opts.total,
+      totalSteps: steps,
+      resumeStep: startStep,
+    });
+
+    const stopped = await trainLoop(run, model, sgd, dir, meta, opts, startStep, steps, position);
+    if (stopped) {
+      meta.status = 'interrupted';
+      await dir.writeMeta(meta);
+      opts.reporter.emit({ type: 'run-end', runId: run.id, status: 'interrupted' });
+      return 'interrupted';
+    }
+
+    const evalFile: EvalFile = { tests: {} };
+    for (const [name, testData] of Object.entries(opts.data.tests)) {
+      const result = await evaluateTestSet(model, testData, cfg.model.inputSize, cfg.train.batchSize);
+      evalFile.tests[name] = result;
+      await writeFileAtomic(dir.confusionFile(name), confusionCsv(result.confusion));
+      opts.reporter.emit({ type: 'eval', runId: run.id, test: name, accuracy: result.accuracy, n: result.n });
+    }
+    await writeJsonAtomic(dir.evalFile, evalFile);
+    meta.status = 'done';
+    meta.endedAt = new Date().toISOString();
+    await dir.writeMeta(meta);
+    opts.reporter.emit({
+      type: 'run-end',
+      runId: run.id,
+      status: 'done',
+      results: Object.fromEntries(Object.entries(evalFile.tests).map(([k, v]) => [`${k}.accuracy`, v.accuracy])),
+    });
+    return 'done';
+  } catch (err) {
+    meta.status = 'failed';
+    meta.error = err instanceof Error ? err.message : String(err);
+    meta.endedAt = new Date().toISOString();
+    await dir.writeMeta(meta);
+    opts.reporter.emit({ type: 'run-end', runId: run.id, status: 'failed', error: meta.error });
+    if (err instanceof NonFiniteLossError) return 'failed';
+    throw err;
+  } finally {
+    sgd.dispose();
+    model.dispose();
+  }
+}
+
+/** Returns true when stopped early by a signal (after checkpointing). */
+async function trainLoop(
+  run: PlannedRun,
+  model: AcnnModel,
+  sgd: SgdMomentum,
+  dir: RunDir,
+  meta: RunMeta,
+  opts: RunOneOptions,
+  startStep: number,
+  steps: number,
+  position: unknown,
+): Promise<boolean> {
+  const cfg = run.config;
+  const t = cfg.train;
+  const seed = t.seed;
+  const accumulate = t.accumulate ?? 1;
+  const loader = opts.data.train.createLoader(position);
+  const variables = model.trainableVariables();
+  const inputSize = cfg.model.inputSize;
+  const logEvery = t.logEvery ?? Math.max(1, Math.round(steps / 50));
+  const checkpointEvery = t.checkpointEvery ?? Math.max(1, Math.round(steps / 10));
+  let lastCheckpointStep = startStep;
+  let window = { loss: 0, correct: 0, seen: 0, started: performance.now() };
+  let sessionStart = performance.now();
+
+  const checkpoint = async (step: number) => {
+    await saveCheckpoint(dir.checkpointDir, model, { optimizer: sgd.state(), state: { step, position: loader.position() } });
+    meta.step = step;
+    meta.trainSeconds = (meta.trainSeconds ?? 0) + (performance.now() - sessionStart) / 1000;
+    sessionStart = performance.now();
+    await dir.writeMeta(meta);
+    lastCheckpointStep = step;
+    opts.reporter.emit({ type: 'checkpoint', runId: run.id, step });
+  };
+
+  try {
+    for (let step = startStep; step < steps; step++) {
+      const lr = learningRate(t.lr, t.lrPolicy as LrPolicy, step, steps, t.warmup ?? 0);
+      let summed: Record<string, tf.Tensor> | undefined;
+      let stepLoss = 0;
+      for (let micro = 0; micro < accumulate; micro++) {
+        const batch = await loader.next();
+        const { loss, correct, grads } = withSeededMathRandom(deriveSeed(seed, 'dropout', step, micro), () =>
+          gradientStep(model, variables, batch, inputSize),
+        );
+        if (!Number.isFinite(loss)) {
+          for (const g of Object.values(grads)) g.dispose();
+          if (summed) for (const g of Object.values(summed)) g.dispose();
+          throw new NonFiniteLossError(
+            `loss became ${loss} at step ${step + 1} of run ${run.id}; stopped. The last good checkpoint (step ${lastCheckpointStep}) is kept. ` +
+              `Try a lower train.lr (now ${t.lr}) or a warm-up (train.warmup).`,
+          );
+        }
+        stepLoss += loss / accumulate;
+        window.correct += correct;
+        window.seen += batch.size;
+        if (!summed) summed = grads;
+        else {
+          for (const [name, g] of Object.entries(grads)) {
+            const prev = summed[name];
+            summed[name] = prev.add(g);
+            prev.dispose();
+            g.dispose();
+          }
+        }
+      }
+      if (accumulate > 1) {
+        for (const name of Object.keys(summed!)) {
+          const g = summed![name];
+          summed![name] = g.div(accumulate);
+          g.dispose();
+        }
+      }
+      sgd.apply(variables, summed!, lr);
+      for (const g of Object.values(summed!)) g.dispose();
+      window.loss += stepLoss;
+
+      const done = step + 1;
+      if (done % logEvery === 0 || done === steps) {
+        const seconds = (performance.now() - window.started) / 1000;
+        const stepsInWindow = window.seen / (t.batchSize * accumulate);
+        const row = {
+          step: done,
+          loss: window.loss / Math.max(1, stepsInWindow),
+          accuracy: window.seen ? window.correct / window.seen : 0,
+          lr,
+          imagesPerSec: window.seen / Math.max(1e-9, seconds),
+        };
+        await dir.appendMetrics(row);
+        opts.reporter.emit({ type: 'step', runId: run.id, totalSteps: steps, etaSec: ((steps - done) * seconds) / Math.max(1, stepsInWindow), ...row });
+        window = { loss: 0, correct: 0, seen: 0, started: performance.now() };
+      }
+      if (opts.shouldStop()) {
+        await checkpoint(done);
+        return true;
+      }
+      if (done % checkpointEvery === 0 || done === steps) await checkpoint(done);
+    }
+    return false;
+  } finally {
+    await loader.close();
+  }
+}
+
+/** Forward + backward on one micro-batch; returns host numbers and the gradients (caller disposes). */
+function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number) {
+  const points = regionPoints(batch.landmarks, inputSize, { round: false });
+  let correct = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
+    const pts = tf.tensor3d(points, [batch.size, 24, 2]);
+    const labels = tf.tensor1d(batch.labels, 'int32');
+    const out = model.forward(images, pts, true, labels);
+    const onehot = tf.oneHot(labels, out.logits.shape[1]);
+    let loss = tf.losses.softmaxCrossEntropy(onehot, out.logits) as tf.Scalar;
+    if (out.auxLoss) loss = loss.add(out.auxLoss);
+    correct = tf.tidy(() => out.logits.argMax(1).equal(labels).sum().dataSync()[0]);
+    return loss;
+  }, variables);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  return { loss, correct, grads: grads as Record<string, tf.Tensor> };
+}
+
+function confusionCsv(confusion: number[][]): string {
+  const header = ['truth\\predicted', ...CLASS_NAMES].join(',');
+  return [header, ...confusion.map((row, i) => [CLASS_NAMES[i], ...row].join(','))].join('\n') + '\n';
+}

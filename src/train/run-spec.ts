@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { loadSpec, expandRuns, type PlannedRun, type LoadedSpec } from '../spec/index.js';
+import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { UserError } from '../util/errors.js';
+import { RunLockedError } from './lock.js';
+import { runOne, type RunOutcome } from './run-one.js';
+import { createReporter, type ProgressMode, type Reporter } from './progress.js';
+import { DataCache, prepareRunData } from './prepare-data.js';
+import { RunDir } from './run-dir.js';
+import { buildTables } from '../report/build.js';
+
+export interface RunSpecOptions {
+  set?: string[];
+  only?: string[];
+  force?: boolean;
+  backend?: BackendChoice;
+  progress: ProgressMode;
+  resultsDir?: string;
+  cacheDir?: string;
+}
+
+export interface RunSpecResult {
+  outcomes: Record<string, RunOutcome | 'locked'>;
+  tableFile?: string;
+  exitCode: number;
+}
+
+export const DEFAULT_RESULTS_DIR = 'results';
+
+/**
+ * `acnn run`: every run of a spec, in plan order. Finished runs are skipped, interrupted ones
+ * resume; a failed run does not stop the others. Ctrl-C checkpoints the current run and stops.
+ */
+export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSpecResult> {
+  const loaded = await loadSpec(file, { set: opts.set });
+  const resultsDir = opts.resultsDir ?? DEFAULT_RESULTS_DIR;
+  const runs = selectRuns(loaded, opts.only);
+  const reporter = createReporter(opts.progress);
+
+  // Every dataset of every run is listed before any training starts, so a missing dataset
+  // stops the spec at once rather than after hours of the runs before it.
+  const cache = new DataCache(opts.cacheDir ?? path.join('.cache'));
+  const todo: PlannedRun[] = [];
+  const outcomes: RunSpecResult['outcomes'] = {};
+  for (const run of runs) {
+    const meta = await RunDir.for(resultsDir, loaded.name, run.id).readMeta();
+    if (meta?.status === 'done' && !opts.force) outcomes[run.id] = 'skipped';
+    else todo.push(run);
+  }
+  const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
+  for (const run of todo) data.set(run.id, await prepareRunData(run.config, cache));
+
+  const backend = todo.length ? await initBackend(opts.backend ?? 'auto') : undefined;
+  reporter.emit({ type: 'spec-start', spec: loaded.name, runs: runs.length, todo: todo.length, backend: backend ? `${backend.name} (${backend.device})` : 'none needed' });
+  for (const run of runs) if (outcomes[run.id] === 'skipped') reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already' });
+
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130); // a second Ctrl-C: the user means it
+    stopRequested = true;
+    process.stderr.write('\nacnn: stopping after this step (checkpointing); Ctrl-C again to quit at once\n');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    for (const [i, run] of todo.entries()) {
+      if (stopRequested) break;
+      try {
+        outcomes[run.id] = await runOne(run, {
+          resultsDir,
+          specName: loaded.name,
+          backend: backend!,
+          reporter,
+          data: data.get(run.id)!,
+          index: runs.indexOf(run),
+          total: runs.length,
+          force: opts.force,
+          shouldStop: () => stopRequested,
+        });
+        void i;
+      } catch (err) {
+        if (err instanceof RunLockedError) {
+          outcomes[run.id] = 'locked';
+          reporter.emit({ type: 'run-skip', runId: run.id, reason: err.message });
+          continue;
+        }
+        if (err instanceof UserError) throw err;
+        outcomes[run.id] = 'failed';
+        reporter.emit({ type: 'run-end', runId: run.id, status: 'failed', error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+
+  const tableFile = await buildTables(loaded, resultsDir);
+  const counts = countOutcomes(outcomes);
+  reporter.emit({ type: 'spec-end', ...counts, table: tableFile });
+  reporter.close();
+  const exitCode = stopRequested || counts.interrupted ? 130 : counts.failed ? 1 : 0;
+  return { outcomes, tableFile, exitCode };
+}
+
+function selectRuns(loaded: LoadedSpec, only: string[] | undefined): PlannedRun[] {
+  const runs = expandRuns(loaded);
+  if (!only?.length) return runs;
+  const ids = new Set(runs.map((r) => r.id));
+  const unknown = only.filter((id) => !ids.has(id));
+  if (unknown.length) {
+    throw new UserError(`${loaded.file}: no run with id ${unknown.join(', ')} (acnn plan ${loaded.file} lists the ids)`);
+  }
+  return runs.filter((r) => only.includes(r.id));
+}
+
+function countOutcomes(outcomes: RunSpecResult['outcomes']) {
+  const v = Object.values(outcomes);
+  return {
+    done: v.filter((o) => o === 'done').length,
+    skipped: v.filter((o) => o === 'skipped' || o === 'locked').length,
+    failed: v.filter((o) => o === 'failed').length,
+    interrupted: v.filter((o) => o === 'interrupted').length,
+  };
+}
+
+export type { Reporter };
