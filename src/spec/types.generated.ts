@@ -1,0 +1,566 @@
+/* Generated from schemas/spec.schema.json by scripts/gen-spec-types.mjs (npm run gen:types). Do not edit. */
+/* Keys with a schema default are required here: loadSpec applies the defaults. */
+
+/**
+ * A dataset: its on-disk format, where it lives, and format-specific settings.
+ */
+export type Dataset = {
+  /**
+   * On-disk layout: synthetic (built in, no files), rafdb, affectnet, ckplus, sfew, oulu (Oulu-CASIA), fedro (FED-RO), fer2013, manifest (a CSV of path,label[,68 landmarks]; use it for MMI).
+   */
+  format: 'synthetic' | 'rafdb' | 'affectnet' | 'ckplus' | 'sfew' | 'oulu' | 'fedro' | 'fer2013' | 'manifest';
+  /**
+   * Folder holding the dataset as released (required for every format but synthetic). Use ${env:NAME,default} to keep machine paths out of the spec.
+   */
+  root?: string;
+  /**
+   * synthetic: number of training images.
+   */
+  train?: number;
+  /**
+   * synthetic: number of test images.
+   */
+  test?: number;
+  /**
+   * synthetic: seed of the generator (same seed, same images).
+   */
+  seed?: number;
+  /**
+   * synthetic: side of the generated images in pixels.
+   */
+  imageSize?: number;
+  /**
+   * manifest: the CSV file (relative to root), columns path,label[,split][,subject][,x1,y1..x68,y68].
+   */
+  file?: string;
+  /**
+   * rafdb: use the released aligned 100x100 faces (Image/aligned) instead of the originals.
+   */
+  aligned?: boolean;
+  landmarks?: LandmarkSettings;
+  /**
+   * Fraction of samples that may be unreadable (missing file, corrupt image, bad label) before loading fails.
+   */
+  maxBadFraction: number;
+};
+/**
+ * [min, max] side of the square occluder in pixels of a 224-pixel image (scaled to inputSize).
+ *
+ * @minItems 2
+ * @maxItems 2
+ */
+export type SizeRange = [number, number];
+/**
+ * [min, max] side of the square occluder in pixels of a 224-pixel image (scaled to inputSize).
+ *
+ * @minItems 2
+ * @maxItems 2
+ */
+export type SizeRange1 = [number, number];
+/**
+ * "<test set>.<metric>", metric one of accuracy (overall %), meanClassAccuracy (mean per-class %), loss.
+ */
+export type Metric = string;
+
+/**
+ * An acnn experiment spec: datasets, model, training schedule, test sets, how the spec expands into runs, and the paper table it fills. Reference: docs/spec.md.
+ */
+export interface Spec {
+  /**
+   * Name of the experiment; results go to results/<name>/<run-id>/. Defaults to the file name without extension. Not inherited through extends.
+   */
+  name?: string;
+  /**
+   * Free text describing the experiment. Not inherited through extends.
+   */
+  description?: string;
+  /**
+   * Another spec file (or a list of them, applied in order) this one builds on, relative to this file. Maps merge deeply, lists and scalars are replaced (later wins); tag a list !append to append to the inherited list, or a map !replace to replace the inherited map instead of merging.
+   */
+  extends?: string | string[];
+  /**
+   * Datasets by name. Train data and test sets refer to these names.
+   */
+  datasets: {
+    [k: string]: Dataset;
+  };
+  model: ModelConfig;
+  train: TrainConfig;
+  /**
+   * Test sets by name. A test set's metrics are reported as "<name>.<metric>" (e.g. clean.accuracy).
+   */
+  test: {
+    [k: string]: TestSet;
+  };
+  /**
+   * Seed axis: the spec expands into one run per seed (sets train.seed).
+   *
+   * @minItems 1
+   */
+  seeds?: [number, ...number[]];
+  /**
+   * Grid axes: dotted key (e.g. model.variant, train.data.0.dataset, tags.group) -> list of values; the spec expands into every combination.
+   */
+  matrix?: {
+    /**
+     * @minItems 1
+     */
+    [k: string]: [unknown, ...unknown[]];
+  };
+  /**
+   * Paired axes: dotted key -> list of values; all lists have the same length and the i-th values go together.
+   */
+  zip?: {
+    /**
+     * @minItems 1
+     */
+    [k: string]: [unknown, ...unknown[]];
+  };
+  /**
+   * Explicit runs, typically one per paper table cell: each entry's `set` is applied onto the spec; its `tags` label the run. Composes with matrix, zip and seeds.
+   *
+   * @minItems 1
+   */
+  runs?: [RunEntry, ...RunEntry[]];
+  table?: TableConfig;
+  sweep?: SweepConfig;
+}
+/**
+ * Where the 68 facial landmarks come from.
+ */
+export interface LandmarkSettings {
+  /**
+   * dataset: the dataset's own points (AffectNet, CK+, synthetic); detect: run the face and landmark detector once and cache the result; file: read them from `file`.
+   */
+  source: 'dataset' | 'detect' | 'file';
+  /**
+   * Landmarks file (source: file) or detection cache (source: detect), relative to the dataset root.
+   */
+  file?: string;
+  /**
+   * What to do with an image where no face is found: skip it, or use the mean face shape.
+   */
+  noFace: 'skip' | 'meanShape';
+}
+/**
+ * The network: backbone, variant and size.
+ */
+export interface ModelConfig {
+  /**
+   * Backbone network: vgg16 (VGG16-BN, the paper's) or resnet18 (Table V).
+   */
+  backbone: 'vgg16' | 'resnet18';
+  /**
+   * base: the plain backbone classifier; pcnn: patch branches without attention; pacnn: patch-gated ACNN; gcnn: patches + global branch without attention; gacnn: patches + gated global branch; dlpcnn: the DLP-CNN attention baseline.
+   */
+  variant: 'base' | 'pcnn' | 'gcnn' | 'pacnn' | 'gacnn' | 'dlpcnn';
+  /**
+   * Side of the square input image in pixels (224 in the paper); a multiple of 8.
+   */
+  inputSize: number;
+  /**
+   * Channel width multiplier (1 = the paper's widths; 0.25 for quick runs).
+   */
+  width: number;
+  /**
+   * Number of expression classes (7: neutral, anger, disgust, fear, happy, sad, surprise).
+   */
+  numClasses: number;
+  /**
+   * Dropout rate before the last layers.
+   */
+  dropout: number;
+  dlp: DlpSettings;
+  /**
+   * A .safetensors file with ImageNet weights (torchvision names) to start from; null trains from scratch.
+   */
+  pretrained: string | null;
+}
+/**
+ * DLP-CNN settings (variant dlpcnn only).
+ */
+export interface DlpSettings {
+  /**
+   * Number of spatial attention maps (parts).
+   */
+  k: number;
+  /**
+   * Add the locality-preserving loss of the RAF-DB paper's DLP-CNN.
+   */
+  lpLoss: boolean;
+  /**
+   * Weight of the locality-preserving loss.
+   */
+  lambda: number;
+  /**
+   * Same-class nearest neighbours in the batch for the locality-preserving loss.
+   */
+  neighbours: number;
+}
+/**
+ * Training data mix and schedule.
+ */
+export interface TrainConfig {
+  /**
+   * The training mix: datasets and splits (several entries are merged, e.g. RAF-DB + AffectNet).
+   *
+   * @minItems 1
+   */
+  data: [TrainData, ...TrainData[]];
+  occlusion: TrainOcclusion;
+  /**
+   * Optimizer.
+   */
+  optimizer: 'sgd' | 'adam';
+  /**
+   * Base learning rate (the paper: 0.001).
+   */
+  lr: number;
+  lrPolicy: LrPolicy;
+  /**
+   * SGD momentum.
+   */
+  momentum: number;
+  /**
+   * L2 weight decay.
+   */
+  weightDecay: number;
+  /**
+   * Images per step.
+   */
+  batchSize: number;
+  /**
+   * Steps whose gradients are accumulated into one update; effective batch = batchSize x accumulate (the paper: 128).
+   */
+  accumulate: number;
+  /**
+   * Length of training in updates (give iterations or epochs).
+   */
+  iterations?: number;
+  /**
+   * Length of training in passes over the training mix (give iterations or epochs).
+   */
+  epochs?: number;
+  /**
+   * Updates of linear learning-rate warm-up.
+   */
+  warmup: number;
+  /**
+   * Seed of everything random in the run (init, data order, occluders). The `seeds` axis sets it.
+   */
+  seed: number;
+  /**
+   * Updates between progress/metrics lines.
+   */
+  logEvery: number;
+  /**
+   * Updates between evaluations on the test sets (0: only at the end).
+   */
+  evalEvery: number;
+  /**
+   * Updates between checkpoints (0: only at the end).
+   */
+  checkpointEvery: number;
+}
+/**
+ * One part of the training mix.
+ */
+export interface TrainData {
+  /**
+   * A dataset name from `datasets`.
+   */
+  dataset: string;
+  /**
+   * Split of that dataset (rafdb: train/test, affectnet: train/validation, sfew: train/val, synthetic: train/test, ckplus/oulu/fedro: all).
+   */
+  split: string;
+  /**
+   * Sampling weight of this part relative to the others (1 = in proportion to its size).
+   */
+  weight: number;
+}
+/**
+ * Synthetic occlusion of training images.
+ */
+export interface TrainOcclusion {
+  /**
+   * Fraction of training samples that are occluded copies; 0.5 = the paper's 1:1 mix of clean and occluded images, 0 = no occlusion.
+   */
+  ratio: number;
+  /**
+   * random-square: an occluder of side in `size` at a random position (the paper's protocol); ck-r8/ck-r16/ck-r24: random blocks of 8/16/24 px at 48 px; eyes/mouth: the eye or mouth region.
+   */
+  protocol: 'random-square' | 'ck-r8' | 'ck-r16' | 'ck-r24' | 'eyes' | 'mouth';
+  /**
+   * procedural: drawn occluder shapes; otherwise a folder of object images (PNG with alpha, or image + mask).
+   */
+  occluders: string;
+  size: SizeRange;
+}
+/**
+ * Learning-rate schedule. poly: lr * (1 - step/total)^power; step: lr * gamma^floor(step/stepSize); constant.
+ */
+export interface LrPolicy {
+  /**
+   * Schedule kind.
+   */
+  type: 'poly' | 'step' | 'constant';
+  /**
+   * poly: the exponent.
+   */
+  power: number;
+  /**
+   * step: the factor applied every stepSize updates.
+   */
+  gamma: number;
+  /**
+   * step: updates between decays.
+   */
+  stepSize?: number;
+}
+/**
+ * A test set: a dataset split, optionally occluded, optionally in folds.
+ */
+export interface TestSet {
+  /**
+   * A dataset name from `datasets`.
+   */
+  dataset: string;
+  /**
+   * Split of that dataset.
+   */
+  split: string;
+  occlusion?: TestOcclusion;
+  folds?: Folds;
+}
+/**
+ * Deterministic synthetic occlusion of test images (same seed, same occluded images for every variant).
+ */
+export interface TestOcclusion {
+  /**
+   * none; random-square: the paper's occluder of side in `size` at a random position; ck-r8/ck-r16/ck-r24: random 8/16/24 px blocks at 48 px (Table III); eyes/mouth: the eye or mouth region.
+   */
+  protocol: 'none' | 'random-square' | 'ck-r8' | 'ck-r16' | 'ck-r24' | 'eyes' | 'mouth';
+  /**
+   * Seed of the occlusions.
+   */
+  seed: number;
+  /**
+   * procedural: drawn occluder shapes; otherwise a folder of object images.
+   */
+  occluders: string;
+  size: SizeRange1;
+}
+/**
+ * K-fold protocol (Table III: CK+ 10-fold): the set is split into k folds and the metric is the mean over folds.
+ */
+export interface Folds {
+  /**
+   * Number of folds.
+   */
+  k: number;
+  /**
+   * subject: subject-independent folds (no subject in two folds); none: folds over samples.
+   */
+  groupBy: 'subject' | 'none';
+  /**
+   * Seed of the fold assignment.
+   */
+  seed: number;
+}
+/**
+ * One explicit run: settings applied onto the spec, and tags that label it in tables.
+ */
+export interface RunEntry {
+  /**
+   * Labels of the run (string -> string); tables select runs with where: {tags.<name>: value}.
+   */
+  tags?: {
+    [k: string]: string;
+  };
+  /**
+   * Dotted key -> value, applied onto the spec for this run.
+   */
+  set?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * The paper table this spec fills: a cell = the runs matching its row's and its column's `where`; value = mean (std over seeds) of the metric.
+ */
+export interface TableConfig {
+  /**
+   * File name of the table: results/<spec name>/<id>.csv.
+   */
+  id: string;
+  /**
+   * Caption.
+   */
+  title?: string;
+  /**
+   * Rows, in order.
+   *
+   * @minItems 1
+   */
+  rows: [TableLine, ...TableLine[]];
+  /**
+   * Columns, in order.
+   *
+   * @minItems 1
+   */
+  columns: [TableLine, ...TableLine[]];
+  /**
+   * The paper's values: row name -> column name -> number (null: no value in the paper).
+   */
+  paper?: {
+    [k: string]: {
+      [k: string]: number | null;
+    };
+  };
+}
+/**
+ * A row or column of the table: its name, which runs belong to it, and (on rows or on columns) the metric of its cells. Without `where` it is paper-only.
+ */
+export interface TableLine {
+  /**
+   * Label, as in the paper.
+   */
+  name: string;
+  where?: Where;
+  metric?: Metric;
+}
+/**
+ * Dotted key of the run config (tags.<name> included) -> value the run must have.
+ */
+export interface Where {
+  [k: string]: unknown;
+}
+/**
+ * A hyperparameter sweep over the spec (acnn sweep): grid, zipped axes, seeds and random search; each trial is an ordinary run.
+ */
+export interface SweepConfig {
+  /**
+   * Dotted key -> list of values; every combination is a trial.
+   */
+  grid?: {
+    /**
+     * @minItems 1
+     */
+    [k: string]: [unknown, ...unknown[]];
+  };
+  /**
+   * Dotted key -> list of values, all of one length; the i-th values go together.
+   */
+  zip?: {
+    /**
+     * @minItems 1
+     */
+    [k: string]: [unknown, ...unknown[]];
+  };
+  /**
+   * Seed axis of the sweep (sets train.seed).
+   *
+   * @minItems 1
+   */
+  seeds?: [number, ...number[]];
+  random?: RandomSearch;
+  objective?: Objective;
+  /**
+   * Where trials run: local worker processes, or a Slurm job array.
+   */
+  executor: 'local' | 'slurm';
+  /**
+   * Local executor: worker processes.
+   */
+  workers: number;
+  slurm: SlurmSettings;
+}
+/**
+ * Random search: `trials` draws from the distributions in `params`, reproducible from `seed`.
+ */
+export interface RandomSearch {
+  /**
+   * Number of random trials.
+   */
+  trials: number;
+  /**
+   * Seed of the draws.
+   */
+  seed: number;
+  /**
+   * Dotted key -> distribution.
+   */
+  params: {
+    [k: string]: SweepParam;
+  };
+}
+/**
+ * A random-search distribution.
+ */
+export interface SweepParam {
+  /**
+   * choice: one of `values`; uniform: a float in [low, high]; loguniform: a float whose log is uniform in [log low, log high]; int: an integer in [low, high].
+   */
+  distribution: 'choice' | 'uniform' | 'loguniform' | 'int';
+  /**
+   * Lower bound (uniform, loguniform, int).
+   */
+  low?: number;
+  /**
+   * Upper bound (uniform, loguniform, int).
+   */
+  high?: number;
+  /**
+   * Candidates (choice).
+   *
+   * @minItems 1
+   */
+  values?: [unknown, ...unknown[]];
+}
+/**
+ * What the summary sorts by and the best trial maximises or minimises.
+ */
+export interface Objective {
+  metric: Metric;
+  /**
+   * max or min.
+   */
+  mode: 'max' | 'min';
+}
+/**
+ * Slurm job-array settings.
+ */
+export interface SlurmSettings {
+  /**
+   * Partition (sbatch --partition).
+   */
+  partition?: string;
+  /**
+   * Account (sbatch --account).
+   */
+  account?: string;
+  /**
+   * Time limit per trial (sbatch --time), e.g. 02:00:00.
+   */
+  time: string;
+  /**
+   * GPUs per trial (sbatch --gpus).
+   */
+  gpus: number;
+  /**
+   * CPUs per trial (sbatch --cpus-per-task).
+   */
+  cpus: number;
+  /**
+   * Memory per trial (sbatch --mem), e.g. 8G.
+   */
+  mem: string;
+  /**
+   * Trials running at once (the %P of --array=0-N%P); 0 = no limit.
+   */
+  parallel: number;
+  /**
+   * Further sbatch arguments, verbatim.
+   */
+  extraArgs: string[];
+}
