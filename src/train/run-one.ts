@@ -14,7 +14,7 @@ import { withSeededMathRandom } from '../util/seeded-random.js';
 import type { BackendInfo } from '../engine/backend.js';
 import { acquireRunLock } from './lock.js';
 import { RunDir, type RunMeta, type EvalFile } from './run-dir.js';
-import { SgdMomentum } from './sgd.js';
+import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
 import { evaluateTestSet } from './evaluate.js';
 import type { Reporter } from './progress.js';
@@ -82,7 +82,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
 
   const seed = cfg.train.seed;
   const model = buildModel(modelOptionsOf(cfg), deriveSeed(seed, 'init'));
-  const sgd = new SgdMomentum(cfg.train.momentum, cfg.train.weightDecay);
+  const sgd = createOptimizer(cfg.train.optimizer, cfg.train.momentum, cfg.train.weightDecay);
   let startStep = 0;
   let position: unknown;
   try {
@@ -154,7 +154,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
 async function trainLoop(
   run: PlannedRun,
   model: AcnnModel,
-  sgd: SgdMomentum,
+  sgd: Optimizer,
   dir: RunDir,
   meta: RunMeta,
   opts: RunOneOptions,

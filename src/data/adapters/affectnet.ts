@@ -1,0 +1,92 @@
+import path from 'node:path';
+import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
+import { exists, loadFileRef, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+
+const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
+                                 (validation.csv may lack the header row; landmarks "x1;y1;...;x68;y68")
+  Manually_Annotated_Images/<subDirectory_filePath>   (option imagesDir to change)`;
+
+/** AffectNet 0 neutral, 1 happy, 2 sad, 3 surprise, 4 fear, 5 disgust, 6 anger; 7-10 are dropped as in the paper. */
+const AFFECTNET_TO_CLASS = [0, 4, 5, 6, 3, 2, 1];
+
+const HEADER = ['subdirectory_filepath', 'face_x', 'face_y', 'face_width', 'face_height', 'facial_landmarks', 'expression'];
+
+/** Splits one CSV line; AffectNet has no quoted commas, but tolerate simple quoting. */
+function splitCsv(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  for (const ch of line) {
+    if (ch === '"') q = !q;
+    else if (ch === ',' && !q) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+export const affectnetAdapter: DatasetAdapter = {
+  format: 'affectnet',
+  splits: () => ['train', 'validation'],
+  async list(options: DatasetOptions, requested: string): Promise<DatasetListing> {
+    // 'val' is accepted for symmetry with SFEW and FER2013.
+    const split = requested === 'val' ? 'validation' : requested;
+    requireSplit('affectnet', split, ['train', 'validation']);
+    const root = await requireRoot(options, 'affectnet', LAYOUT);
+    const csv = await requireFile(path.join(root, split === 'train' ? 'training.csv' : 'validation.csv'), options, 'affectnet', LAYOUT);
+    const imagesDir = path.resolve(root, typeof options.imagesDir === 'string' ? options.imagesDir : 'Manually_Annotated_Images');
+    const checkFiles = options.checkFiles !== false;
+    const lines = await readLines(csv);
+    let col: Record<string, number> = { subdirectory_filepath: 0, face_x: 1, face_y: 2, face_width: 3, face_height: 4, facial_landmarks: 5, expression: 6 };
+    let start = 0;
+    if (lines.length && /subdirectory_filepath/i.test(lines[0])) {
+      const names = splitCsv(lines[0]).map((s) => s.trim().toLowerCase());
+      col = {};
+      for (const h of HEADER) col[h] = names.indexOf(h);
+      start = 1;
+    }
+    const samples: AdapterRef[] = [];
+    const problems: DataProblem[] = [];
+    for (let i = start; i < lines.length; i++) {
+      const lineNo = i + 1;
+      if (!lines[i].trim()) continue;
+      const f = splitCsv(lines[i]);
+      const expr = Number(f[col.expression]);
+      if (!Number.isInteger(expr) || expr < 0 || expr > 10) {
+        problems.push(problem('bad-label', csv, `expression '${f[col.expression] ?? ''}' is not a code 0..10`, lineNo));
+        continue;
+      }
+      // 7 contempt, 8 none, 9 uncertain, 10 no-face: the paper uses the seven basic classes only.
+      if (expr > 6) continue;
+      const box = [col.face_x, col.face_y, col.face_width, col.face_height].map((c) => Number(f[c]));
+      if (box.some((v) => !Number.isFinite(v)) || box[2] <= 0 || box[3] <= 0) {
+        problems.push(problem('bad-landmarks', csv, `face box '${box.join(',')}' is not four numbers with positive size`, lineNo));
+        continue;
+      }
+      const pts = parseLandmarks((f[col.facial_landmarks] ?? '').split(';'));
+      if (typeof pts === 'string') {
+        problems.push(problem('bad-landmarks', csv, pts, lineNo));
+        continue;
+      }
+      const relPath = (f[col.subdirectory_filepath] ?? '').trim();
+      const file = path.join(imagesDir, relPath);
+      if (checkFiles && !(await exists(file))) {
+        problems.push(problem('missing-file', file, `image listed at ${path.basename(csv)}:${lineNo} not found`, lineNo));
+        continue;
+      }
+      samples.push({
+        id: relPath,
+        source: file,
+        label: AFFECTNET_TO_CLASS[expr],
+        split,
+        landmarks: pts,
+        crop: { left: box[0], top: box[1], width: box[2], height: box[3] },
+      });
+    }
+    return { samples, problems };
+  },
+  load: (ref: AdapterRef) => loadFileRef(ref),
+};

@@ -1,0 +1,333 @@
+import { UserError } from '../util/errors.js';
+import { Rng, deriveSeed } from '../util/rng.js';
+import { DataError } from './images.js';
+import { applyTransform, planTransform } from './transforms.js';
+import { occlude, occlusionRng, prepareOcclusion, type OcclusionSpec } from './occlusion/index.js';
+import type { Batch, DataProblem, DatasetAdapter, DatasetOptions, OccludedImage, SampleRef } from './types.js';
+
+/** Where a loader stands: the next sample to read is `order(epoch)[index]`. */
+export interface LoaderPosition {
+  epoch: number;
+  index: number;
+}
+
+/** Occlusion as the loader applies it; fields other than ratio/seed go to the occlusion module as they are. */
+export interface LoaderOcclusion {
+  /** Fraction of samples occluded: 0.5 = the paper's 1:1 clean/occluded mix. Default 1. */
+  ratio?: number;
+  protocol?: string;
+  /** Test loaders: seed of the fixed occlusions (default: the loader seed). */
+  seed?: number;
+  /** Folder of occluder images; 'procedural' or absent: drawn occluders. */
+  occluders?: string;
+  /** Occluder side range at 224 px (the spec calls it size; default [96, 128]). */
+  size?: [number, number];
+  sizeRange?: [number, number];
+  blockFill?: string;
+  kinds?: string[];
+}
+
+/** The call the loader makes per occluded sample; the default is src/data/occlusion's occlude(). */
+export type OccludeFn = (image: { rgb: Uint8Array; width: number; height: number }, landmarks: Float32Array, rng: Rng) => OccludedImage | Promise<OccludedImage>;
+
+export interface LoaderOptions {
+  adapter: DatasetAdapter;
+  options: DatasetOptions;
+  samples: SampleRef[];
+  inputSize: number;
+  train: boolean;
+  batchSize: number;
+  seed: number;
+  occlusion?: LoaderOcclusion;
+  startPosition?: LoaderPosition;
+  /** Epochs to produce: default unbounded for train (the runner stops), 1 for test. */
+  epochs?: number;
+  /** Drop an epoch's last partial batch: default true for train (fixed batch shapes), false for test. */
+  dropLast?: boolean;
+  /** Batches decoded ahead of the consumer (default 3). */
+  prefetch?: number;
+  /** Samples decoded at once (default min(batchSize, 16)). */
+  concurrency?: number;
+  /** Stop when more than this fraction of the samples is unreadable (default 0.05). */
+  maxBadFraction?: number;
+  /** Keep transformed test samples in memory, up to this many bytes (default 1 GiB; 0 = off). */
+  testCacheBytes?: number;
+  /** Replaces the occlusion module (tests, other protocols). */
+  occlude?: OccludeFn;
+  /** Called once per newly found bad sample. */
+  onProblem?: (p: DataProblem) => void;
+}
+
+export interface BatchLoader extends AsyncIterable<Batch> {
+  /** Position after the last batch handed out: checkpoint it, pass it back as startPosition to resume. */
+  position(): LoaderPosition;
+  /** Samples in one epoch's order. */
+  readonly samplesPerEpoch: number;
+  /** Bad samples found so far, each once. */
+  problems(): DataProblem[];
+  /** Stops the prefetcher; pending work is dropped. */
+  close(): void;
+}
+
+interface Prepared {
+  rgb: Uint8Array;
+  landmarks: Float32Array;
+  mask?: Uint8Array;
+}
+
+interface Produced {
+  batch?: Batch;
+  after?: LoaderPosition;
+  error?: unknown;
+  done?: boolean;
+}
+
+/** The spec's occlusion entry in the occlusion module's terms. */
+function toOcclusionSpec(o: LoaderOcclusion): OcclusionSpec {
+  return {
+    protocol: o.protocol,
+    occluders: o.occluders && o.occluders !== 'procedural' ? o.occluders : undefined,
+    sizeRange: o.sizeRange ?? o.size,
+    blockFill: o.blockFill,
+    kinds: o.kinds,
+  };
+}
+
+/**
+ * Deterministic batches with prefetch. Order: identity for test, a shuffle per epoch from
+ * deriveSeed(seed, 'order', epoch) for train. Augmentation: one Rng per sample and epoch from
+ * deriveSeed(seed, 'aug', epoch, id), so a batch's content depends on the seed and its
+ * position only, never on timing, prefetch depth or where a run was resumed.
+ */
+export function createLoader(opts: LoaderOptions): BatchLoader {
+  const { adapter, options, samples, inputSize: S, train, batchSize, seed } = opts;
+  if (samples.length === 0) throw new UserError(`dataset '${options.name}': no samples to load`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(S) || S < 8) throw new UserError(`input size must be an integer >= 8, got ${S}`);
+  const epochs = opts.epochs ?? (train ? Infinity : 1);
+  const dropLast = opts.dropLast ?? train;
+  const prefetch = Math.max(1, opts.prefetch ?? 3);
+  const concurrency = Math.max(1, opts.concurrency ?? Math.min(batchSize, 16));
+  // The spec sets it per dataset (DatasetOptions.maxBadFraction); the runner may override.
+  const maxBad = opts.maxBadFraction ?? (typeof options.maxBadFraction === 'number' ? options.maxBadFraction : 0.05);
+  const occ = opts.occlusion;
+  const ratio = occ ? Math.min(1, Math.max(0, occ.ratio ?? 1)) : 0;
+  const N = samples.length;
+  if (dropLast && N < batchSize) {
+    throw new UserError(`dataset '${options.name}': ${N} samples cannot fill one batch of ${batchSize}`);
+  }
+
+  let occludeFn: Promise<OccludeFn> | undefined;
+  // The occluder folder is read once per loader, on the first occluded sample.
+  const getOcclude = (): Promise<OccludeFn> =>
+    (occludeFn ??= opts.occlude
+      ? Promise.resolve(opts.occlude)
+      : prepareOcclusion(toOcclusionSpec(occ!)).then((o) => (image, landmarks, rng) => occlude(image, landmarks, o, rng)));
+
+  const bad = new Map<string, DataProblem>();
+  const cache = new Map<string, Prepared>();
+  let cacheBytes = 0;
+  const cacheLimit = train ? 0 : opts.testCacheBytes ?? 1 << 30;
+  let orderEpoch = -1;
+  let order: number[] = [];
+
+  function orderFor(epoch: number): number[] {
+    if (epoch !== orderEpoch) {
+      order = Array.from({ length: N }, (_, i) => i);
+      if (train) new Rng(deriveSeed(seed, 'order', epoch)).shuffle(order);
+      orderEpoch = epoch;
+    }
+    return order;
+  }
+
+  async function prepare(ref: SampleRef, epoch: number): Promise<Prepared> {
+    const hit = cache.get(ref.id);
+    if (hit) return hit;
+    const decoded = await adapter.load(ref, options);
+    let plan;
+    let occRng: Rng | undefined;
+    let occluded = false;
+    if (train) {
+      const rng = new Rng(deriveSeed(seed, 'aug', epoch, ref.id));
+      plan = planTransform(S, true, rng);
+      if (occ && ratio > 0) {
+        occluded = rng.next() < ratio;
+        occRng = rng;
+      }
+    } else {
+      plan = planTransform(S, false);
+      if (occ && ratio > 0) {
+        // Test occlusions depend on (seed, id) only: every variant sees the same occluded images.
+        const occSeed = occ.seed ?? seed;
+        occluded = ratio >= 1 || new Rng(deriveSeed(occSeed, 'occluded', ref.id)).next() < ratio;
+        occRng = occlusionRng(occSeed, ref.id);
+      }
+    }
+    const t = await applyTransform(decoded, decoded.landmarks, plan);
+    let out: Prepared = { rgb: t.rgb, landmarks: t.landmarks };
+    if (occluded && occRng && occ) {
+      const fn = await getOcclude();
+      // The occluded copy keeps the clean landmarks (the paper's protocol).
+      const o = await fn({ rgb: t.rgb, width: S, height: S }, t.landmarks, occRng);
+      out = { rgb: o.rgb, landmarks: t.landmarks, mask: o.mask };
+    }
+    if (cacheLimit > 0) {
+      const bytes = out.rgb.byteLength + out.landmarks.byteLength + (out.mask?.byteLength ?? 0);
+      if (cacheBytes + bytes <= cacheLimit) {
+        cache.set(ref.id, out);
+        cacheBytes += bytes;
+      }
+    }
+    return out;
+  }
+
+  function recordBad(ref: SampleRef, err: unknown): void {
+    if (!(err instanceof DataError)) throw err;
+    if (bad.has(ref.id)) return;
+    const p: DataProblem = { kind: err.kind, file: err.file, message: err.detail };
+    bad.set(ref.id, p);
+    opts.onProblem?.(p);
+    if (bad.size > maxBad * N) {
+      const shown = [...bad.values()].slice(0, 5).map((q) => `  ${q.kind}: ${q.file}: ${q.message}`).join('\n');
+      throw new UserError(
+        `dataset '${options.name}': ${bad.size} of ${N} samples are unreadable, more than maxBadFraction ${maxBad}; stopping.\n${shown}` +
+          (bad.size > 5 ? `\n  ... (${bad.size - 5} more; acnn data check lists them all)` : ''),
+      );
+    }
+  }
+
+  let pos: LoaderPosition = normalise(opts.startPosition ?? { epoch: 0, index: 0 });
+  let handed: LoaderPosition = { ...pos };
+
+  function normalise(p: LoaderPosition): LoaderPosition {
+    return p.index >= N ? { epoch: p.epoch + 1, index: 0 } : { epoch: p.epoch, index: Math.max(0, p.index) };
+  }
+
+  /** Builds the batch starting at pos; fills places of bad samples from the samples after them. */
+  async function buildNext(): Promise<Produced> {
+    for (;;) {
+      if (pos.epoch >= epochs) return { done: true };
+      const ord = orderFor(pos.epoch);
+      const epoch = pos.epoch;
+      const items: { ref: SampleRef; prep: Prepared }[] = [];
+      let index = pos.index;
+      while (items.length < batchSize && index < N) {
+        const want = Math.min(batchSize - items.length, concurrency);
+        const refs: SampleRef[] = [];
+        while (refs.length < want && index < N) {
+          const ref = samples[ord[index++]];
+          if (!bad.has(ref.id)) refs.push(ref);
+        }
+        const settled = await Promise.allSettled(refs.map((r) => prepare(r, epoch)));
+        settled.forEach((s, k) => {
+          if (s.status === 'fulfilled') items.push({ ref: refs[k], prep: s.value });
+          else recordBad(refs[k], s.reason);
+        });
+      }
+      const epochEnded = index >= N;
+      if (items.length === 0 || (dropLast && items.length < batchSize)) {
+        if (pos.index === 0) {
+          // A whole epoch without one batch: going on would spin forever.
+          throw new UserError(`dataset '${options.name}': only ${items.length} of ${N} samples are readable, not enough for one batch of ${batchSize}`);
+        }
+        // Nothing (or only a remainder that train drops) left in this epoch.
+        pos = { epoch: epoch + 1, index: 0 };
+        continue;
+      }
+      pos = epochEnded ? { epoch: epoch + 1, index: 0 } : { epoch, index };
+      return { batch: assemble(items), after: { ...pos } };
+    }
+  }
+
+  function assemble(items: { ref: SampleRef; prep: Prepared }[]): Batch {
+    const B = items.length;
+    const px = S * S;
+    const images = new Float32Array(B * px * 3);
+    const landmarks = new Float32Array(B * 136);
+    const labels = new Int32Array(B);
+    const anyMask = items.some((it) => it.prep.mask);
+    const occluderMasks = anyMask ? new Uint8Array(B * px) : undefined;
+    const inv = 1 / 255;
+    items.forEach((it, b) => {
+      const src = it.prep.rgb;
+      const off = b * px * 3;
+      for (let i = 0; i < src.length; i++) images[off + i] = src[i] * inv;
+      landmarks.set(it.prep.landmarks, b * 136);
+      labels[b] = it.ref.label;
+      if (occluderMasks && it.prep.mask) occluderMasks.set(it.prep.mask, b * px);
+    });
+    const batch: Batch = { size: B, ids: items.map((it) => it.ref.id), images, landmarks, labels };
+    if (occluderMasks) batch.occluderMasks = occluderMasks;
+    return batch;
+  }
+
+  // Bounded prefetch queue filled by one producer loop.
+  const queue: Produced[] = [];
+  let producing = false;
+  let closed = false;
+  let finished = false;
+  let wakeConsumer: (() => void) | undefined;
+  let wakeProducer: (() => void) | undefined;
+
+  async function produce(): Promise<void> {
+    producing = true;
+    try {
+      while (!closed && !finished) {
+        while (queue.length >= prefetch && !closed) await new Promise<void>((r) => (wakeProducer = r));
+        if (closed) break;
+        let item: Produced;
+        try {
+          item = await buildNext();
+        } catch (error) {
+          item = { error };
+        }
+        if (item.done || item.error) finished = true;
+        queue.push(item);
+        wakeConsumer?.();
+        wakeConsumer = undefined;
+      }
+    } finally {
+      producing = false;
+    }
+  }
+
+  async function next(): Promise<IteratorResult<Batch>> {
+    if (closed) return { done: true, value: undefined };
+    if (!producing && !finished && queue.length === 0) void produce();
+    while (queue.length === 0) await new Promise<void>((r) => (wakeConsumer = r));
+    const item = queue.shift()!;
+    wakeProducer?.();
+    wakeProducer = undefined;
+    if (item.error) {
+      queue.unshift(item);
+      throw item.error;
+    }
+    if (item.done) {
+      queue.unshift(item);
+      return { done: true, value: undefined };
+    }
+    handed = item.after!;
+    return { done: false, value: item.batch! };
+  }
+
+  return {
+    samplesPerEpoch: N,
+    position: () => ({ ...handed }),
+    problems: () => [...bad.values()],
+    close() {
+      closed = true;
+      wakeProducer?.();
+      wakeConsumer?.();
+    },
+    [Symbol.asyncIterator](): AsyncIterator<Batch> {
+      return {
+        next,
+        return: async () => {
+          closed = true;
+          wakeProducer?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
