@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { PlannedRun } from '../spec/index.js';
 import { buildModel } from '../model/index.js';
 import { regionPoints } from '../model/regions.js';
-import { saveCheckpoint, loadCheckpoint, checkpointExists } from '../model/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { loadPretrained } from '../model/pretrained.js';
 import type { AcnnModel } from '../model/types.js';
 import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
@@ -13,6 +13,7 @@ import { deriveSeed } from '../util/rng.js';
 import { withSeededMathRandom } from '../util/seeded-random.js';
 import type { BackendInfo } from '../engine/backend.js';
 import { acquireRunLock } from './lock.js';
+import { checkpointExists } from './checkpoint-dir.js';
 import { RunDir, type RunMeta, type EvalFile } from './run-dir.js';
 import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
@@ -88,8 +89,9 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
   try {
     if (resume) {
       const ckpt = await loadCheckpoint(dir.checkpointDir, model);
-      sgd.load(ckpt.optimizer, model.trainableVariables());
-      const state = ckpt.state as { step: number; position: unknown };
+      sgd.load(new Map(ckpt.optimizer.map((t) => [t.name, t.tensor])), model.trainableVariables());
+      for (const t of ckpt.optimizer) t.tensor.dispose();
+      const state = ckpt.meta as { step: number; position: unknown };
       startStep = state.step;
       position = state.position;
       meta.resumedFrom!.push(startStep);
@@ -176,7 +178,7 @@ async function trainLoop(
   let sessionStart = performance.now();
 
   const checkpoint = async (step: number) => {
-    await saveCheckpoint(dir.checkpointDir, model, { optimizer: sgd.state(), state: { step, position: loader.position() } });
+    await saveCheckpoint(dir.checkpointDir, model, { optimizer: sgd.state(), meta: { runId: run.id, step, position: loader.position() } });
     meta.step = step;
     meta.trainSeconds = (meta.trainSeconds ?? 0) + (performance.now() - sessionStart) / 1000;
     sessionStart = performance.now();

@@ -1,12 +1,19 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../util/errors.js';
 
-// PLACEHOLDER: replaced by the module that implements `acnn doctor`.
-const cmd: CommandModule = {
+interface DoctorArgs {
+  json?: boolean;
+}
+
+/** `acnn doctor`: which TensorFlow.js backends load here, and why the others don't. Always exits 0. */
+const cmd: CommandModule<object, DoctorArgs> = {
   command: 'doctor',
-  describe: '(doctor: under construction)',
-  handler: () => {
-    throw new UserError('acnn doctor is under construction');
+  describe: 'Check which TensorFlow.js backends load on this machine and why the others do not',
+  builder: (y) => y.option('json', { type: 'boolean', describe: 'Print the report as JSON' }),
+  handler: async (args) => {
+    // Heavy: pulls in TensorFlow.js; kept out of CLI start-up.
+    const { runDoctor, formatDoctor } = await import('../../engine/doctor.js');
+    const report = await runDoctor();
+    console.log(args.json ? JSON.stringify(report, null, 2) : formatDoctor(report));
   },
 };
 export default cmd;

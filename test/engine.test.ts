@@ -1,0 +1,88 @@
+// Backend selection, `acnn doctor` and the kernel benchmark.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, BackendUnavailableError } from '../src/engine/backend.js';
+import { probeCudaLibs, REQUIRED_CUDA_LIBS, type DoctorReport } from '../src/engine/doctor.js';
+import { benchKernels, formatKernelBench } from '../src/bench/kernels.js';
+import { PACKAGE_ROOT } from '../src/util/package-info.js';
+
+const run = promisify(execFile);
+
+describe('engine: backend selection', function () {
+  after(async () => {
+    await initBackend('wasm');
+  });
+
+  it("auto picks wasm here and says why tfjs-node-gpu and tfjs-node did not load", async () => {
+    const info = await initBackend('auto');
+    assert.equal(info.name, 'wasm');
+    assert.equal(info.requested, 'auto');
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(info.tfjsVersion, tf.version.tfjs);
+    assert.match(info.device, /^WebAssembly( SIMD)?, \d+ threads?$/);
+    assert.match(info.reasonsOthersFailed['tensorflow-gpu'] ?? '', /tfjs-node-gpu/);
+    assert.match(info.reasonsOthersFailed.tensorflow ?? '', /tfjs-node/);
+    assert.equal(info.reasonsOthersFailed.wasm, undefined);
+  });
+
+  it('registers the replacement wasm kernels before returning', async () => {
+    await initBackend('wasm');
+    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile']) {
+      assert.ok(tf.getKernel(k, 'wasm'), k);
+    }
+  });
+
+  it('switches to cpu and back; tensors made on one backend stay readable on the other', async () => {
+    const info = await initBackend('cpu');
+    assert.equal(info.name, 'cpu');
+    assert.equal(tf.getBackend(), 'cpu');
+    const t = tf.tensor([1, 2, 3]);
+    await initBackend('wasm');
+    const sq = tf.square(t);
+    assert.deepEqual(Array.from(sq.dataSync()), [1, 4, 9]);
+    tf.dispose([t, sq]);
+  });
+
+  it('an explicitly named backend that cannot load is an error naming the reason', async () => {
+    await assert.rejects(initBackend('tensorflow'), (err: unknown) => err instanceof BackendUnavailableError && /tfjs-node/.test(err.message));
+    assert.equal(tf.getBackend(), 'wasm', 'a failed request leaves the previous backend active');
+  });
+});
+
+describe('engine: acnn doctor', function () {
+  it('finds CUDA libraries by soname and lists other versions', () => {
+    const { libs, searched } = probeCudaLibs();
+    assert.deepEqual(libs.map((l) => l.soname), [...REQUIRED_CUDA_LIBS]);
+    assert.ok(searched.includes('ldconfig -p'));
+    for (const l of libs) for (const p of l.otherVersions) assert.ok(!p.endsWith(`/${l.soname}`), p);
+  });
+
+  it('`acnn doctor --json` exits 0 with a report of every backend', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], { cwd: PACKAGE_ROOT, maxBuffer: 8 << 20 });
+    const report = JSON.parse(stdout) as DoctorReport;
+    assert.deepEqual(report.backends.map((b) => b.name), ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    assert.equal(report.auto, 'wasm');
+    const wasm = report.backends.find((b) => b.name === 'wasm')!;
+    assert.ok(wasm.loads && wasm.device);
+    const gpu = report.backends.find((b) => b.name === 'tensorflow-gpu')!;
+    assert.equal(gpu.loads, false);
+    assert.ok(gpu.reason);
+    assert.equal(report.cuda.libs.length, REQUIRED_CUDA_LIBS.length);
+    assert.ok(report.advice.length > 0);
+  });
+});
+
+describe('engine: kernel benchmark', function () {
+  it('times every replacement kernel and prints a table', async () => {
+    const rows = await benchKernels({ quick: true, reps: 1 });
+    assert.deepEqual([...new Set(rows.map((r) => r.kernel))].sort(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Tile', 'UnsortedSegmentSum']);
+    for (const r of rows) assert.ok(r.acnnWasmMs > 0 && r.cpuMs! > 0, JSON.stringify(r));
+    assert.ok(rows.find((r) => r.kernel === 'Conv2DBackpropInput')!.stockWasmMs! > 0);
+    assert.equal(rows.find((r) => r.kernel === 'Conv2DBackpropFilter')!.stockWasmMs, null);
+    const table = formatKernelBench(rows);
+    assert.match(table, /Conv2DBackpropFilter .* missing/);
+    assert.equal(tf.getBackend(), 'wasm');
+  });
+});
