@@ -15,6 +15,13 @@ export interface ModelOptions {
   dropout: number;
   /** DLP-CNN only. */
   dlp?: { k: number; lpLoss: boolean; lambda: number; neighbours: number };
+  /**
+   * How the 24 PG-units run: 'batched' (grouped ops over all units) or 'loop' (one small graph
+   * per unit). Same variables and results either way; the default is the one measured faster.
+   */
+  pgUnits?: 'batched' | 'loop';
+  /** Patch-crop implementation (model/crop.ts); same values and gradients either way. */
+  crop?: 'ops' | 'host';
 }
 
 export interface ForwardOutput {
@@ -32,8 +39,9 @@ export interface AcnnModel {
   /**
    * images: [B, S, S, 3] float32 in [0, 1]; points: [B, 24, 2] region centres in input pixels
    * (ignored by base and dlpcnn); labels are needed only by variants with an auxiliary loss.
+   * dropoutSeed fixes the dropout masks of this call (trainers pass one per step for exact resume).
    */
-  forward(images: tf.Tensor4D, points: tf.Tensor3D, training: boolean, labels?: tf.Tensor1D): ForwardOutput;
+  forward(images: tf.Tensor4D, points: tf.Tensor3D, training: boolean, labels?: tf.Tensor1D, dropoutSeed?: number): ForwardOutput;
   /** Trainable variables, named after the paper's layers (conv4_2, roi7_conv1, ...). */
   trainableVariables(): tf.Variable[];
   /** Every variable including BN running statistics, by name (for checkpoints). */

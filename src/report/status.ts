@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { RunDir, type RunMeta, type EvalFile } from '../train/run-dir.js';
 
 export interface RunStatusRow {
@@ -21,7 +22,7 @@ export async function runStatuses(resultsDir: string, specName: string, runs: { 
     rows.push({
       id: run.id,
       label: run.label,
-      status: meta?.status ?? 'not started',
+      status: meta ? liveStatus(meta) : 'not started',
       step: meta?.step ?? 0,
       totalSteps: meta?.totalSteps ?? 0,
       results: Object.fromEntries(Object.entries(evalFile?.tests ?? {}).map(([k, v]) => [`${k}.accuracy`, v.accuracy])),
@@ -44,4 +45,15 @@ export function formatStatusTable(rows: RunStatusRow[]): string {
   for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   lines.push([...counts].map(([s, n]) => `${n} ${s}`).join(', '));
   return lines.join('\n');
+}
+
+/** A run whose meta says "running" but whose process on this host is gone was killed: interrupted, resumable. */
+function liveStatus(meta: RunMeta): RunMeta['status'] {
+  if (meta.status !== 'running' || meta.host !== os.hostname() || !meta.pid) return meta.status;
+  try {
+    process.kill(meta.pid, 0);
+    return 'running';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? 'running' : 'interrupted';
+  }
 }

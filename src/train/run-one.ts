@@ -10,7 +10,6 @@ import type { AcnnModel } from '../model/types.js';
 import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { deriveSeed } from '../util/rng.js';
-import { withSeededMathRandom } from '../util/seeded-random.js';
 import type { BackendInfo } from '../engine/backend.js';
 import { acquireRunLock } from './lock.js';
 import { checkpointExists } from './checkpoint-dir.js';
@@ -194,9 +193,7 @@ async function trainLoop(
       let stepLoss = 0;
       for (let micro = 0; micro < accumulate; micro++) {
         const batch = await loader.next();
-        const { loss, correct, grads } = withSeededMathRandom(deriveSeed(seed, 'dropout', step, micro), () =>
-          gradientStep(model, variables, batch, inputSize),
-        );
+        const { loss, correct, grads } = gradientStep(model, variables, batch, inputSize, deriveSeed(seed, 'dropout', step, micro));
         if (!Number.isFinite(loss)) {
           for (const g of Object.values(grads)) g.dispose();
           if (summed) for (const g of Object.values(summed)) g.dispose();
@@ -257,14 +254,14 @@ async function trainLoop(
 }
 
 /** Forward + backward on one micro-batch; returns host numbers and the gradients (caller disposes). */
-function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number) {
+function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number, dropoutSeed: number) {
   const points = regionPoints(batch.landmarks, inputSize, { round: false });
   let correct = 0;
   const { value, grads } = tf.variableGrads(() => {
     const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
     const pts = tf.tensor3d(points, [batch.size, 24, 2]);
     const labels = tf.tensor1d(batch.labels, 'int32');
-    const out = model.forward(images, pts, true, labels);
+    const out = model.forward(images, pts, true, labels, dropoutSeed);
     const onehot = tf.oneHot(labels, out.logits.shape[1]);
     let loss = tf.losses.softmaxCrossEntropy(onehot, out.logits) as tf.Scalar;
     if (out.auxLoss) loss = loss.add(out.auxLoss);

@@ -22,9 +22,24 @@ const cmd: CommandModule<object, Args> = {
     const { runLabel } = await import('../../train/run-label.js');
     const loaded = await loadSpec(args.spec, { set: args.set });
     const runs = expandRuns(loaded).map((r) => ({ id: r.id, label: runLabel(r) }));
+    const { sweepState } = await import('../../sweep/state.js');
     const rows = await runStatuses(args.results, loaded.name, runs);
-    if (args.json) console.log(JSON.stringify({ spec: loaded.name, runs: rows }, null, 2));
-    else console.log(formatStatusTable(rows));
+    // A sweep's trials (local or Slurm) are runs too; its manifest and squeue say which.
+    const sweep = await sweepState(args.results, loaded.name);
+    if (args.json) {
+      console.log(JSON.stringify({ spec: loaded.name, runs: rows, sweep }, null, 2));
+      return;
+    }
+    console.log(formatStatusTable(rows));
+    if (sweep) {
+      console.log(`\nsweep (${sweep.trials.length} trials${sweep.jobId ? `, Slurm job ${sweep.jobId}${sweep.squeue ? '' : ', squeue unavailable'}` : ''}):`);
+      for (const t of sweep.trials) {
+        const values = Object.entries(t.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+        const progress = t.totalSteps ? `${t.step}/${t.totalSteps}` : '-';
+        console.log(`${String(t.index).padStart(3)}  ${t.runId}  ${t.status.padEnd(11)} ${progress.padEnd(11)} ${values}${t.error ? `  error: ${t.error}` : ''}`);
+      }
+      console.log(Object.entries(sweep.counts).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(', '));
+    }
   },
 };
 export default cmd;

@@ -1,0 +1,262 @@
+/**
+ * buildModel: turns a declarative description (arch.ts) into variables and a forward pass.
+ * Every variable is one ParamSpec of describeModel, so parameter counts, checkpoints and
+ * pretrained imports all speak the same names (conv4_2/kernel, roi7_conv1/bn/gamma, ...).
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  ATTENTION,
+  BACKBONES,
+  DLP_PREFIX,
+  GLOBAL_FEATURE,
+  GLOBAL_PREFIX,
+  NUM_PATCHES,
+  UNIT_FEATURE,
+  VARIANTS,
+  describeModel,
+  unitBody,
+  unitPrefix,
+  type Description,
+  type ParamSpec,
+} from './arch.js';
+import { cropCorners, cropPatches } from './crop.js';
+import { type Act, type RunContext, runLayers } from './layers.js';
+import type { AcnnModel, ForwardOutput, ModelOptions } from './types.js';
+import { deriveSeed } from '../util/rng.js';
+
+/** torchvision's ImageNet normalisation (images arrive in [0, 1]). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+export const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+export const DEFAULT_DLP = { k: 8, lpLoss: false, lambda: 0.003, neighbours: 20 };
+
+/**
+ * Measured on the WebAssembly backend (VGG16 pACNN, input 64, width 0.25, batch 16): per-unit
+ * native conv2d beats the grouped im2col + BatchMatMul path (wasm's BatchMatMul and the Unpack
+ * in the gradient of the stacked weights are slow), and the host crop beats 384 slices whose
+ * gradients are 384 full-map pads. See the model notes for the numbers.
+ */
+export const DEFAULT_PG_UNITS = 'loop' as const;
+export const DEFAULT_CROP = 'host' as const;
+
+let instances = 0;
+
+function fanIn(shape: number[]): number {
+  // Grouped kernels [G, in, out] (DLP parts) have fan-in `in`; conv kernels k*k*in; FC in.
+  if (shape.length === 3) return shape[1];
+  return shape.slice(0, -1).reduce((a, b) => a * b, 1);
+}
+
+function initValue(p: ParamSpec, seed: number): tf.Tensor {
+  const s = deriveSeed(seed, 'init', p.name);
+  switch (p.init) {
+    case 'zeros':
+      return tf.zeros(p.shape);
+    case 'ones':
+      return tf.ones(p.shape);
+    case 'he':
+      return tf.randomNormal(p.shape, 0, Math.sqrt(2 / fanIn(p.shape)), 'float32', s);
+    case 'glorot': {
+      const fi = fanIn(p.shape);
+      const fo = p.shape[p.shape.length - 1];
+      const lim = Math.sqrt(6 / (fi + fo));
+      return tf.randomUniform(p.shape, -lim, lim, 'float32', s);
+    }
+  }
+}
+
+export class Model implements AcnnModel {
+  readonly options: ModelOptions;
+  readonly description: Description;
+  private readonly vars = new Map<string, tf.Variable>();
+  private readonly seed: number;
+  private dropoutCalls = 0;
+
+  constructor(options: ModelOptions, seed: number) {
+    const dlp = options.variant === 'dlpcnn' ? { ...DEFAULT_DLP, ...(options.dlp ?? {}) } : options.dlp;
+    this.options = { ...options, dlp, pgUnits: options.pgUnits ?? DEFAULT_PG_UNITS, crop: options.crop ?? DEFAULT_CROP };
+    this.seed = seed;
+    this.description = describeModel(this.options);
+    const scope = `acnn${instances++}`;
+    for (const p of this.description.params) {
+      const v = initValue(p, seed);
+      this.vars.set(p.name, tf.variable(v, p.trainable, `${scope}/${p.name}`));
+      v.dispose();
+    }
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.vars.values()].filter((v) => v.trainable);
+  }
+
+  namedVariables(): Map<string, tf.Variable> {
+    return new Map(this.vars);
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+
+  forward(images: tf.Tensor4D, points: tf.Tensor3D, training: boolean, labels?: tf.Tensor1D, dropoutSeed?: number): ForwardOutput {
+    let dropoutCall = 0;
+    const o = this.options;
+    const B = images.shape[0];
+    if (images.shape[1] !== o.inputSize || images.shape[2] !== o.inputSize || images.shape[3] !== 3) {
+      throw new RangeError(`forward: images must be [B, ${o.inputSize}, ${o.inputSize}, 3], got [${images.shape}]`);
+    }
+    const vd = VARIANTS[o.variant];
+    const bb = BACKBONES[o.backbone];
+    let corners: Int32Array | null = null;
+    if (vd.patches) {
+      if (points.shape[0] !== B || points.shape[1] !== NUM_PATCHES || points.shape[2] !== 2) {
+        throw new RangeError(`forward: points must be [${B}, ${NUM_PATCHES}, 2], got [${points.shape}]`);
+      }
+      corners = cropCorners(points.dataSync() as Float32Array, this.description.mapSide, this.description.patchSide);
+    }
+    const lpFeature: { x?: tf.Tensor2D } = {};
+    const ctx: RunContext = {
+      width: o.width,
+      numClasses: o.numClasses,
+      training,
+      dropout: o.dropout,
+      param: (name) => {
+        const v = this.vars.get(name);
+        if (!v) throw new Error(`model has no variable '${name}'`);
+        return v;
+      },
+      // A caller-given seed makes the masks a function of (seed, call order) alone, so a resumed
+      // run draws the same masks as an uninterrupted one; otherwise a per-model counter.
+      nextSeed: () => (dropoutSeed === undefined ? deriveSeed(this.seed, 'dropout', this.dropoutCalls++) : deriveSeed(dropoutSeed, 'dropout', dropoutCall++)),
+    };
+    const out = tf.tidy(() => {
+      const x = tf.div(tf.sub(images, tf.tensor1d(IMAGENET_MEAN)), tf.tensor1d(IMAGENET_STD));
+      const trunk = runLayers(ctx, bb.trunk, { x, G: 1, B }, ['']);
+      const result: { logits?: tf.Tensor2D; alpha?: tf.Tensor2D; alphaGlobal?: tf.Tensor1D } = {};
+      if (!vd.head) {
+        result.logits = runLayers(ctx, bb.classifier, trunk, ['']).x.reshape([B, o.numClasses]) as tf.Tensor2D;
+        return result;
+      }
+      const feats: tf.Tensor2D[] = [];
+      if (vd.patches && corners) {
+        const { patchSide } = this.description;
+        const patches = cropPatches(trunk.x as tf.Tensor4D, corners, NUM_PATCHES, patchSide, o.crop);
+        const { feature, alpha } = this.patchUnits(ctx, patches, B, vd.patchGate);
+        feats.push(feature);
+        if (alpha) result.alpha = alpha;
+      }
+      if (vd.global) {
+        const g = runLayers(ctx, bb.global, trunk, ['']);
+        let f = runLayers(ctx, GLOBAL_FEATURE, g, [GLOBAL_PREFIX]).x.reshape([B, -1]) as tf.Tensor2D;
+        if (vd.globalGate) {
+          const a = tf.sigmoid(runLayers(ctx, ATTENTION, g, [GLOBAL_PREFIX]).x).reshape([B]) as tf.Tensor1D;
+          result.alphaGlobal = a;
+          f = tf.mul(f, a.reshape([B, 1]));
+        }
+        feats.push(f);
+      }
+      if (vd.dlp) feats.push(this.dlpParts(ctx, trunk.x as tf.Tensor4D));
+      const concat: Act = { x: (feats.length === 1 ? feats[0] : tf.concat(feats, 1)).reshape([1, B, -1]), G: 1, B };
+      const head = vd.head;
+      // The locality-preserving loss reads the penultimate feature (ReLU(FC 1024), before dropout).
+      const split = head.findIndex((l) => l.type === 'dropout');
+      const h1 = runLayers(ctx, head.slice(0, split), concat, ['']);
+      if (vd.dlp) lpFeature.x = tf.keep(tf.relu(h1.x).reshape([B, -1]) as tf.Tensor2D);
+      result.logits = runLayers(ctx, head.slice(split), h1, ['']).x.reshape([B, o.numClasses]) as tf.Tensor2D;
+      return result;
+    });
+    const output: ForwardOutput = { logits: out.logits as tf.Tensor2D };
+    if (out.alpha) output.alpha = out.alpha;
+    if (out.alphaGlobal) output.alphaGlobal = out.alphaGlobal;
+    if (lpFeature.x) {
+      const dlp = o.dlp ?? DEFAULT_DLP;
+      if (dlp.lpLoss && training && labels) {
+        const x = lpFeature.x;
+        output.auxLoss = localityPreservingLoss(x, labels, dlp.neighbours, dlp.lambda);
+      }
+      lpFeature.x.dispose();
+    }
+    return output;
+  }
+
+  private patchUnits(ctx: RunContext, patches: tf.Tensor4D, B: number, gate: boolean): { feature: tf.Tensor2D; alpha?: tf.Tensor2D } {
+    const bb = BACKBONES[this.options.backbone];
+    const body = unitBody(bb.unitChannels);
+    const prefixes = Array.from({ length: NUM_PATCHES }, (_, i) => unitPrefix(i));
+    let psi: tf.Tensor; // [24, B, F]
+    let alpha: tf.Tensor | undefined; // [24, B]
+    if (this.options.pgUnits === 'loop') {
+      const psis: tf.Tensor[] = [];
+      const alphas: tf.Tensor[] = [];
+      const [, P, , C] = patches.shape;
+      for (let i = 0; i < NUM_PATCHES; i++) {
+        const p = tf.slice(patches, [i * B, 0, 0, 0], [B, P, P, C]);
+        const h = runLayers(ctx, body, { x: p, G: 1, B }, [prefixes[i]]);
+        psis.push(runLayers(ctx, UNIT_FEATURE, h, [prefixes[i]]).x);
+        if (gate) alphas.push(runLayers(ctx, ATTENTION, h, [prefixes[i]]).x.reshape([1, B]));
+      }
+      psi = tf.concat(psis, 0);
+      if (gate) alpha = tf.sigmoid(tf.concat(alphas, 0));
+    } else {
+      const h = runLayers(ctx, body, { x: patches, G: NUM_PATCHES, B }, prefixes);
+      psi = runLayers(ctx, UNIT_FEATURE, h, prefixes).x;
+      if (gate) alpha = tf.sigmoid(runLayers(ctx, ATTENTION, h, prefixes).x.reshape([NUM_PATCHES, B]));
+    }
+    if (alpha) psi = tf.mul(psi, alpha.reshape([NUM_PATCHES, B, 1]));
+    const feature = tf.transpose(psi, [1, 0, 2]).reshape([B, -1]) as tf.Tensor2D;
+    return { feature, alpha: alpha ? (tf.transpose(alpha) as tf.Tensor2D) : undefined };
+  }
+
+  /** DLP-CNN parts: K sigmoid maps on the trunk map, masked average pool, one FC per part. */
+  private dlpParts(ctx: RunContext, F: tf.Tensor4D): tf.Tensor2D {
+    const [B, H, W, C] = F.shape;
+    const K = this.options.dlp?.k ?? DEFAULT_DLP.k;
+    const maps = tf.sigmoid(tf.add(tf.conv2d(F, ctx.param(`${DLP_PREFIX}maps/kernel`) as tf.Tensor4D, 1, 'valid'), ctx.param(`${DLP_PREFIX}maps/bias`)));
+    const pooled = tf.div(tf.matMul(maps.reshape([B, H * W, K]) as tf.Tensor3D, F.reshape([B, H * W, C]) as tf.Tensor3D, true, false), H * W); // [B, K, C]
+    const parts = tf.add(
+      tf.matMul(tf.transpose(pooled, [1, 0, 2]) as tf.Tensor3D, ctx.param(`${DLP_PREFIX}parts/kernel`) as tf.Tensor3D),
+      ctx.param(`${DLP_PREFIX}parts/bias`).expandDims(1),
+    ); // [K, B, D]
+    return tf.transpose(parts, [1, 0, 2]).reshape([B, -1]) as tf.Tensor2D;
+  }
+}
+
+/**
+ * DLP (Li, Deng, Du, CVPR 2017): (lambda/2) * mean_i ||x_i - mean of its k nearest same-class
+ * neighbours in the batch||^2. Neighbour means are constants (the paper's update moves x_i
+ * towards them); samples with no same-class neighbour are left out of the mean.
+ */
+export function localityPreservingLoss(x: tf.Tensor2D, labels: tf.Tensor1D, k: number, lambda: number): tf.Scalar {
+  const [B, D] = x.shape;
+  const xs = x.dataSync() as Float32Array;
+  const ys = labels.dataSync();
+  const centres = new Float32Array(B * D);
+  const valid = new Float32Array(B);
+  for (let i = 0; i < B; i++) {
+    const cand: { j: number; d: number }[] = [];
+    for (let j = 0; j < B; j++) {
+      if (j === i || ys[j] !== ys[i]) continue;
+      let d = 0;
+      for (let t = 0; t < D; t++) {
+        const e = xs[i * D + t] - xs[j * D + t];
+        d += e * e;
+      }
+      cand.push({ j, d });
+    }
+    if (cand.length === 0) continue;
+    cand.sort((a, b) => a.d - b.d || a.j - b.j);
+    const nb = cand.slice(0, k);
+    valid[i] = 1;
+    for (const { j } of nb) for (let t = 0; t < D; t++) centres[i * D + t] += xs[j * D + t] / nb.length;
+  }
+  const nValid = valid.reduce((a, b) => a + b, 0);
+  return tf.tidy(() => {
+    const per = tf.sum(tf.square(tf.sub(x, tf.tensor2d(centres, [B, D]))), 1);
+    return tf.mul(tf.sum(tf.mul(per, tf.tensor1d(valid))), lambda / 2 / Math.max(1, nValid)) as tf.Scalar;
+  });
+}
+
+/** Builds any backbone x variant; variables initialised deterministically from `seed`. */
+export function buildModel(options: ModelOptions, seed: number): Model {
+  return new Model(options, seed);
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli, repoRoot } from './helpers/cli.js';
+
+const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+/** A spec small enough to train in seconds: real synthetic faces, a real (tiny) pACNN. */
+function tinySpec(dir: string, extra = ''): string {
+  const file = path.join(dir, 'tiny.yaml');
+  writeFileSync(
+    file,
+    `name: tiny
+datasets:
+  synthetic: {format: synthetic, train: 48, test: 24, seed: 3, imageSize: 32}
+model: {backbone: vgg16, variant: pacnn, inputSize: 32, width: 0.125}
+train:
+  data: [{dataset: synthetic, split: train}]
+  occlusion: {ratio: 0.5, protocol: random-square}
+  lr: 0.01
+  batchSize: 8
+  iterations: 8
+  logEvery: 1
+  checkpointEvery: 2
+test:
+  clean: {dataset: synthetic, split: test}
+  occluded: {dataset: synthetic, split: test, occlusion: {protocol: random-square, seed: 5}}
+table:
+  id: tiny
+  rows: [{name: pACNN, where: {model.variant: pacnn}}, {name: GAN-Inpainting}]
+  columns: [{name: clean, metric: clean.accuracy}, {name: occluded, metric: occluded.accuracy}]
+  paper: {pACNN: {clean: 83.27, occluded: 78.05}}
+${extra}`,
+  );
+  return file;
+}
+
+const args = (spec: string, results: string, cache: string) => ['run', spec, '--backend', 'wasm', '--results', results, '--cache', cache, '--json'];
+const events = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const runDirOf = (results: string) => {
+  const base = path.join(results, 'tiny');
+  const id = readdirSync(base).find((d) => /^[0-9a-f]{6,}$/.test(d))!;
+  return path.join(base, id);
+};
+
+describe('acnn run (end to end, WebAssembly backend)', function () {
+  this.timeout(240_000);
+  const work = mkdtempSync(path.join(os.tmpdir(), 'acnn-run-'));
+  const cache = path.join(work, 'cache');
+  const spec = tinySpec(work);
+  const resultsA = path.join(work, 'a');
+
+  it('trains, evaluates, writes the run directory and the table; a second run redoes nothing', async () => {
+    const first = await runCli(args(spec, resultsA, cache), { timeoutMs: 180_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const dir = runDirOf(resultsA);
+    for (const f of ['config.json', 'meta.json', 'metrics.jsonl', 'eval.json', 'confusion-clean.csv', 'confusion-occluded.csv']) {
+      assert.ok(existsSync(path.join(dir, f)), `${f} missing`);
+    }
+    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+    assert.equal(meta.status, 'done');
+    assert.equal(meta.backend.name, 'wasm');
+    assert.equal(meta.step, 8);
+    const evalFile = JSON.parse(readFileSync(path.join(dir, 'eval.json'), 'utf8'));
+    assert.equal(evalFile.tests.clean.n, 24);
+    assert.equal(evalFile.tests.clean.confusion.flat().reduce((a: number, b: number) => a + b, 0), 24);
+    // pACNN has gates: the occluded set reports covered vs uncovered alpha and their AUC.
+    const gates = evalFile.tests.occluded.gates;
+    assert.ok(gates.covered.n > 0 && gates.uncovered.n > 0, JSON.stringify(gates));
+    assert.ok(gates.auc >= 0 && gates.auc <= 1);
+    assert.equal(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 8);
+    const csv = readFileSync(path.join(resultsA, 'tiny', 'tiny.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'method,clean,clean (paper),occluded,occluded (paper)');
+    assert.match(csv[1], new RegExp(`^pACNN,${(100 * evalFile.tests.clean.accuracy).toFixed(2)},83.27,`));
+    assert.equal(csv[2], 'GAN-Inpainting,NA,NA,NA,NA');
+
+    const evalMtime = statSync(path.join(dir, 'eval.json')).mtimeMs;
+    const second = await runCli(args(spec, resultsA, cache), { timeoutMs: 60_000 });
+    assert.equal(second.code, 0, second.stderr);
+    const ev = events(second.stdout);
+    assert.ok(ev.some((e) => e.type === 'run-skip'));
+    assert.ok(!ev.some((e) => e.type === 'step'), 'a finished run was trained again');
+    assert.equal(statSync(path.join(dir, 'eval.json')).mtimeMs, evalMtime);
+
+    const status = await runCli(['status', spec, '--results', resultsA]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /done\s+8\/8/);
+    const tables = await runCli(['tables', spec, '--results', resultsA]);
+    assert.equal(tables.code, 0, tables.stderr);
+    assert.equal(tables.stdout.trim().split('\n')[1], csv[1]);
+  });
+
+  it('a run killed with SIGKILL resumes from its checkpoint and ends with the same metrics', async () => {
+    const resultsB = path.join(work, 'b');
+    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args(spec, resultsB, cache)], { cwd: repoRoot });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        // Kill right after the second checkpoint (step 4 of 8): mid-run, with work after it to lose.
+        if (events(out).some((e) => e.type === 'checkpoint' && (e.step as number) >= 4)) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`run ended before it could be killed:\n${out}`)));
+    }).catch((e) => {
+      throw e;
+    });
+    await new Promise((r) => child.on('close', r));
+    const dir = runDirOf(resultsB);
+    assert.notEqual(JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')).status, 'done');
+
+    const resumed = await runCli(args(spec, resultsB, cache), { timeoutMs: 180_000 });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const start = events(resumed.stdout).find((e) => e.type === 'run-start')!;
+    assert.ok((start.resumeStep as number) >= 4, `did not resume: ${JSON.stringify(start)}`);
+
+    const a = JSON.parse(readFileSync(path.join(runDirOf(resultsA), 'eval.json'), 'utf8'));
+    const b = JSON.parse(readFileSync(path.join(dir, 'eval.json'), 'utf8'));
+    assert.deepEqual(b, a);
+    const losses = (d: string) =>
+      readFileSync(path.join(d, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).loss);
+    assert.deepEqual(losses(dir), losses(runDirOf(resultsA)));
+  });
+
+  it('a loss that becomes NaN stops the run with a clear message and keeps the last good checkpoint', async () => {
+    const results = path.join(work, 'nan');
+    const res = await runCli([...args(spec, results, cache), '--set', 'train.lr=1e30'], { timeoutMs: 180_000 });
+    assert.equal(res.code, 1, res.stderr);
+    const end = events(res.stdout).find((e) => e.type === 'run-end')!;
+    assert.equal(end.status, 'failed');
+    assert.match(String(end.error), /loss became (NaN|Infinity|-Infinity) at step \d+.*last good checkpoint/);
+    const meta = JSON.parse(readFileSync(path.join(runDirOf(results), 'meta.json'), 'utf8'));
+    assert.equal(meta.status, 'failed');
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+  });
+
+  it('stops before any training when a dataset is missing, naming the path and the env variable', async () => {
+    const res = await runCli(['run', path.join(repoRoot, 'configs', 'table2.yaml'), '--results', path.join(work, 't2')], {
+      env: { RAFDB_ROOT: path.join(work, 'no-such-rafdb'), AFFECTNET_ROOT: path.join(work, 'no-such-affectnet') },
+      timeoutMs: 60_000,
+    });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /no-such-rafdb/);
+    assert.match(res.stderr, /RAFDB_ROOT/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+    assert.equal(existsSync(path.join(work, 't2')), false);
+  });
+});
