@@ -17,7 +17,14 @@ export interface RunSpecOptions {
   progress: ProgressMode;
   resultsDir?: string;
   cacheDir?: string;
+  /**
+   * Runs the pending runs elsewhere (worker processes, a cluster) instead of one after the other
+   * in this process: a plug-in so the runner does not depend on any executor.
+   */
+  executor?: RunExecutor;
 }
+
+export type RunExecutor = (runs: PlannedRun[], ctx: { loaded: LoadedSpec; resultsDir: string }) => Promise<Record<string, RunOutcome | 'locked'>>;
 
 export interface RunSpecResult {
   outcomes: Record<string, RunOutcome | 'locked'>;
@@ -49,6 +56,15 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
   }
   const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
   for (const run of todo) data.set(run.id, await prepareRunData(run.config, cache));
+
+  if (opts.executor && todo.length > 1) {
+    reporter.close();
+    Object.assign(outcomes, await opts.executor(todo, { loaded, resultsDir }));
+    const tableFile = await buildTables(loaded, resultsDir);
+    const counts = countOutcomes(outcomes);
+    if (opts.progress !== 'quiet' && opts.progress !== 'json' && tableFile) console.error(`table: ${tableFile}`);
+    return { outcomes, tableFile, exitCode: counts.interrupted ? 130 : counts.failed ? 1 : 0 };
+  }
 
   const backend = todo.length ? await initBackend(opts.backend ?? 'auto') : undefined;
   reporter.emit({ type: 'spec-start', spec: loaded.name, runs: runs.length, todo: todo.length, backend: backend ? `${backend.name} (${backend.device})` : 'none needed' });

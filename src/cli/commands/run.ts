@@ -10,6 +10,7 @@ interface Args {
   quiet?: boolean;
   results: string;
   cache: string;
+  workers: string;
 }
 
 const cmd: CommandModule<object, Args> = {
@@ -31,12 +32,26 @@ const cmd: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', describe: 'Print nothing but failures' })
       .option('results', { type: 'string', default: 'results', describe: 'Results directory' })
       .option('cache', { type: 'string', default: '.cache', describe: 'Cache directory (synthetic images, landmarks)' })
+      .option('workers', {
+        type: 'string',
+        default: 'auto',
+        describe: 'Runs trained at once, each in its own process; auto = one per core on the single-threaded WebAssembly/JS backends, 1 on native TensorFlow',
+      })
       .example('$0 run configs/quickstart.yaml', 'the main job on the built-in synthetic dataset')
       .example('$0 run configs/table2.yaml --set train.iterations=1000', 'a shorter Table II'),
   handler: async (args) => {
     const { runSpec } = await import('../../train/run-spec.js');
     const { chooseProgressMode } = await import('../../train/progress.js');
+    const { workerExecutor, autoWorkers } = await import('../../sweep/run-workers.js');
+    const { UserError } = await import('../../util/errors.js');
+    const workers = args.workers === 'auto' ? autoWorkers(args.backend, Infinity) : Number(args.workers);
+    if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be a positive integer or auto, got ${args.workers}`);
+    const executor =
+      workers > 1
+        ? workerExecutor({ workers, specFile: args.spec, sets: args.set, backend: args.backend, resultsDir: args.results, cacheDir: args.cache, json: args.json })
+        : undefined;
     const result = await runSpec(args.spec, {
+      executor,
       set: args.set,
       only: args.only,
       force: args.force,
