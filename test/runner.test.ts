@@ -130,6 +130,27 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     assert.deepEqual(losses(dir), losses(runDirOf(resultsA)));
   });
 
+  it('Ctrl-C (SIGINT) checkpoints, marks the run interrupted and exits 130; the next run finishes it', async () => {
+    const results = path.join(work, 'sigint');
+    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args(spec, results, cache)], { cwd: repoRoot });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!child.killed && events(out).some((e) => e.type === 'step' && (e.step as number) >= 3)) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    assert.equal(code, 130, out);
+    const dir = runDirOf(results);
+    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+    assert.equal(meta.status, 'interrupted');
+    assert.ok(meta.step >= 3 && meta.step < 8, `step ${meta.step}`);
+    assert.ok(existsSync(path.join(dir, 'checkpoint', 'model.json')));
+    const again = await runCli(args(spec, results, cache), { timeoutMs: 180_000 });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(events(again.stdout).find((e) => e.type === 'run-start')!.resumeStep, meta.step);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'eval.json'), 'utf8')), JSON.parse(readFileSync(path.join(runDirOf(resultsA), 'eval.json'), 'utf8')));
+  });
+
   it('a loss that becomes NaN stops the run with a clear message and keeps the last good checkpoint', async () => {
     const results = path.join(work, 'nan');
     const res = await runCli([...args(spec, results, cache), '--set', 'train.lr=1e30'], { timeoutMs: 180_000 });
