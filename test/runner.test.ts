@@ -71,7 +71,10 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     const gates = evalFile.tests.occluded.gates;
     assert.ok(gates.covered.n > 0 && gates.uncovered.n > 0, JSON.stringify(gates));
     assert.ok(gates.auc >= 0 && gates.auc <= 1);
-    assert.equal(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 8);
+    const rows = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.length, 8);
+    // Tensor memory stays flat over the run (from the second step: the first creates optimizer slots).
+    assert.deepEqual(new Set(rows.slice(1).map((r) => r.tensors)).size, 1, JSON.stringify(rows.map((r) => r.tensors)));
     const csv = readFileSync(path.join(resultsA, 'tiny', 'tiny.csv'), 'utf8').trim().split('\n');
     assert.equal(csv[0], 'method,clean,clean (paper),occluded,occluded (paper)');
     assert.match(csv[1], new RegExp(`^pACNN,${(100 * evalFile.tests.clean.accuracy).toFixed(2)},83.27,`));

@@ -22,6 +22,12 @@ function label(v: TrialView): string {
     .join(' ');
 }
 
+/** Loss, accuracy and throughput of the last logged step, when the child reported them. */
+function metrics(v: TrialView): string {
+  if (v.loss === undefined) return '';
+  return `loss ${v.loss.toFixed(3)} acc ${(100 * (v.accuracy ?? 0)).toFixed(1)}% ${(v.imagesPerSec ?? 0).toFixed(1)} img/s`;
+}
+
 function counts(views: TrialView[]): string {
   const c: Record<string, number> = {};
   for (const v of views) c[v.status] = (c[v.status] ?? 0) + 1;
@@ -57,13 +63,14 @@ export class TableDisplay implements SweepDisplay {
 }
 
 function render(views: TrialView[], maxRows: number, width: number): string[] {
-  const head = ['#', 'run', 'status', 'step', 'eta', 'values'];
+  const head = ['#', 'run', 'status', 'step', 'eta', 'train', 'values'];
   const body = views.map((v) => [
     String(v.trial.index),
     v.trial.id,
     v.status,
     v.totalSteps ? `${v.step}/${v.totalSteps}` : '',
     fmtDuration(eta(v)),
+    v.status === 'running' ? metrics(v) : '',
     label(v) + (v.note && v.status !== 'done' ? `  (${v.note})` : ''),
   ]);
   // A long sweep shows what is moving: running and failed trials first, then the rest in order.
@@ -96,7 +103,8 @@ export class LineDisplay implements SweepDisplay {
         if (pct === (this.lastPct.get(v.trial.index) ?? -1) || pct === 0 || pct === 100) return;
         this.lastPct.set(v.trial.index, pct);
         const e = fmtDuration(eta(v));
-        this.write(`${id}: step ${v.step}/${v.totalSteps}${e ? ` ETA ${e}` : ''}`);
+        const m = metrics(v);
+        this.write(`${id}: step ${v.step}/${v.totalSteps}${m ? ` ${m}` : ''}${e ? ` ETA ${e}` : ''}`);
         break;
       }
       case 'end':
@@ -121,7 +129,7 @@ export class JsonDisplay implements SweepDisplay {
     const base = { index: v.trial.index, runId: v.trial.id, status: v.status };
     if (what === 'skip') this.emit({ type: 'trial-skip', ...base, reason: v.note });
     else if (what === 'start') this.emit({ type: 'trial-start', ...base, values: v.trial.values });
-    else if (what === 'progress') this.emit({ type: 'trial-step', ...base, step: v.step, totalSteps: v.totalSteps, etaSec: eta(v) });
+    else if (what === 'progress') this.emit({ type: 'trial-step', ...base, step: v.step, totalSteps: v.totalSteps, etaSec: eta(v), loss: v.loss, accuracy: v.accuracy, imagesPerSec: v.imagesPerSec });
     else this.emit({ type: 'trial-end', ...base, note: v.note });
   }
   finish(views: TrialView[]) {

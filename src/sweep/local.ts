@@ -9,6 +9,10 @@ export interface TrialView {
   step: number;
   totalSteps: number;
   etaSec?: number;
+  /** The child's last logged training loss, accuracy and throughput. */
+  loss?: number;
+  accuracy?: number;
+  imagesPerSec?: number;
   startedAt?: number;
   endedAt?: number;
   /** Why it was not run, or how it ended. */
@@ -162,6 +166,9 @@ async function runTrial(view: TrialView, opts: LocalRunOptions, running: Map<Tri
         view.step = Number(event.step);
         view.totalSteps = Number(event.totalSteps) || view.totalSteps;
         view.etaSec = typeof event.etaSec === 'number' ? event.etaSec : undefined;
+        if (typeof event.loss === 'number') view.loss = event.loss;
+        if (typeof event.accuracy === 'number') view.accuracy = event.accuracy;
+        if (typeof event.imagesPerSec === 'number') view.imagesPerSec = event.imagesPerSec;
         opts.display.change(view, 'progress');
         break;
       case 'run-end':

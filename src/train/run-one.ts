@@ -171,7 +171,9 @@ async function trainLoop(
   const variables = model.trainableVariables();
   const inputSize = cfg.model.inputSize;
   const logEvery = t.logEvery ?? Math.max(1, Math.round(steps / 50));
-  const checkpointEvery = t.checkpointEvery ?? Math.max(1, Math.round(steps / 10));
+  // 0 means "only at the end" for both.
+  const checkpointEvery = t.checkpointEvery || steps;
+  const evalEvery = t.evalEvery || 0;
   let lastCheckpointStep = startStep;
   let window = { loss: 0, correct: 0, seen: 0, started: performance.now() };
   let sessionStart = performance.now();
@@ -236,6 +238,8 @@ async function trainLoop(
           accuracy: window.seen ? window.correct / window.seen : 0,
           lr,
           imagesPerSec: window.seen / Math.max(1e-9, seconds),
+          // Live tensors: constant over a healthy run; growth means a leak in a training step.
+          tensors: tf.memory().numTensors,
         };
         await dir.appendMetrics(row);
         opts.reporter.emit({ type: 'step', runId: run.id, totalSteps: steps, etaSec: ((steps - done) * seconds) / Math.max(1, stepsInWindow), ...row });
@@ -244,6 +248,14 @@ async function trainLoop(
       if (opts.shouldStop()) {
         await checkpoint(done);
         return true;
+      }
+      if (evalEvery && done % evalEvery === 0 && done !== steps) {
+        // A learning curve on the test sets; the final evaluation after training is the result.
+        const row: Record<string, number> = { step: done };
+        for (const [name, testData] of Object.entries(opts.data.tests)) {
+          row[`eval.${name}.accuracy`] = (await evaluateTestSet(model, testData, inputSize, t.batchSize)).accuracy;
+        }
+        await dir.appendMetrics(row);
       }
       if (done % checkpointEvery === 0 || done === steps) await checkpoint(done);
     }

@@ -1,0 +1,282 @@
+/**
+ * `npm run bench`: training-step and inference throughput of every variant on every available
+ * backend, with the same networks in PyTorch timed side by side (bench/torch_acnn.py), a per-kernel
+ * profile of the training step and the replacement-kernel micro-bench.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BackendUnavailableError, initBackend, type BackendName } from '../engine/backend.js';
+import type { Variant } from '../model/types.js';
+import { benchKernels, type KernelBenchRow } from './kernels.js';
+import { machineInfo, loadAverage, type MachineInfo } from './machine.js';
+import { profileTrainStep, timeCase, type ModelCase, type Mode, type StepProfile, type TimingResult } from './model-bench.js';
+import { DEFAULT_PYTHON, runTorch, type TorchInfo, type TorchResult } from './torch.js';
+
+export const ALL_VARIANTS: readonly Variant[] = ['base', 'pcnn', 'pacnn', 'gcnn', 'gacnn', 'dlpcnn'];
+export const ALL_BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The issue's target: WebAssembly training step within this factor of PyTorch's (1 thread). */
+export const TARGET_RATIO = 4;
+
+export interface BenchOptions {
+  /** Backends to try; unavailable ones are reported and skipped. */
+  backends: BackendName[];
+  quick: boolean;
+  variants: Variant[];
+  /** Input sizes of the quickstart-width runs (train and inference). */
+  sizes: number[];
+  width: number;
+  batch: number;
+  /** Full-size (fullSize, width 1) inference of every variant. */
+  full: boolean;
+  fullSize: number;
+  fullBatch: number;
+  warmup: number;
+  iters: number;
+  torch: boolean;
+  torchThreads: number[];
+  python: string;
+  /** Variants whose training step is profiled kernel by kernel (first size, first full backend). */
+  profile: Variant[];
+  kernels: boolean;
+  /** Progress lines (stderr in the CLI). */
+  log: (line: string) => void;
+}
+
+export function defaultOptions(quick: boolean): BenchOptions {
+  return {
+    backends: [...ALL_BACKENDS],
+    quick,
+    variants: quick ? ['base', 'pacnn'] : [...ALL_VARIANTS],
+    sizes: quick ? [64] : [112, 64],
+    width: 0.25,
+    batch: 16,
+    full: !quick,
+    fullSize: 224,
+    fullBatch: 2,
+    warmup: 1,
+    iters: quick ? 2 : 5,
+    torch: true,
+    torchThreads: [1, 2],
+    python: DEFAULT_PYTHON,
+    profile: quick ? [] : ['base', 'pacnn', 'gacnn'],
+    kernels: !quick,
+    log: () => {},
+  };
+}
+
+export interface BackendStatus {
+  name: BackendName;
+  available: boolean;
+  device?: string;
+  reason?: string;
+  /** What was run on it (the plain JS backend only runs a small case). */
+  scope?: string;
+}
+
+export interface RatioRow {
+  backend: string;
+  variant: string;
+  inputSize: number;
+  width: number;
+  batch: number;
+  mode: Mode;
+  tfjsMs: number;
+  torch1Ms: number | null;
+  torch2Ms: number | null;
+  /** tfjs time / PyTorch time (1 thread, 2 threads). */
+  ratio1: number | null;
+  ratio2: number | null;
+  /** tfjs CPU time / PyTorch 1-thread CPU time: the comparison least disturbed by other load. */
+  cpuRatio1: number | null;
+}
+
+export interface BenchResult {
+  machine: MachineInfo;
+  options: Omit<BenchOptions, 'log'>;
+  backends: BackendStatus[];
+  results: TimingResult[];
+  torch: { enabled: boolean; available: boolean; reason?: string; info?: TorchInfo; results: TorchResult[]; errors: string[]; paramMismatches: string[] };
+  ratios: RatioRow[];
+  target: { ratio: number; backend: string; checked: number; met: boolean | null; worst: RatioRow | null };
+  profiles: StepProfile[];
+  kernels: KernelBenchRow[] | null;
+  loadEnd: [number, number, number];
+  notes: string[];
+  elapsedSec: number;
+}
+
+/** The plain JS backend is orders of magnitude slower (scalar loops, TensorBuffer.get in its conv gradient): one small case. */
+function cpuCases(o: BenchOptions): ModelCase[] {
+  const variants = o.variants.filter((v) => v === 'base' || v === 'pacnn');
+  const vs = variants.length ? variants : o.variants.slice(0, 1);
+  const size = Math.min(64, ...o.sizes);
+  const out: ModelCase[] = [];
+  for (const v of vs) {
+    for (const mode of ['infer', 'train'] as const) out.push({ backbone: 'vgg16', variant: v, inputSize: size, width: o.width, batch: 4, mode, warmup: 0, iters: 1 });
+  }
+  return out;
+}
+
+function mainCases(o: BenchOptions, variant: Variant, size: number): ModelCase[] {
+  return (['train', 'infer'] as const).map((mode) => ({ backbone: 'vgg16', variant, inputSize: size, width: o.width, batch: o.batch, mode, warmup: o.warmup, iters: o.iters }));
+}
+
+function fullCase(o: BenchOptions, variant: Variant): ModelCase {
+  return { backbone: 'vgg16', variant, inputSize: o.fullSize, width: 1, batch: o.fullBatch, mode: 'infer', warmup: o.warmup, iters: Math.max(1, Math.min(o.iters, 3)) };
+}
+
+const sameCase = (a: { variant: string; inputSize: number; width: number; batch: number; mode: string }, b: typeof a) =>
+  a.variant === b.variant && a.inputSize === b.inputSize && a.width === b.width && a.batch === b.batch && a.mode === b.mode;
+
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const t0 = performance.now();
+  const machine = machineInfo();
+  const log = o.log;
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadStart.join(' ')}`);
+  const statuses: BackendStatus[] = [];
+  const results: TimingResult[] = [];
+  const torchResults: TorchResult[] = [];
+  const torchErrors: string[] = [];
+  const notes: string[] = [];
+  const profiles: StepProfile[] = [];
+  let torchAvailable = false;
+  let torchReason: string | undefined;
+  let torchInfo: TorchInfo | undefined;
+  let torchTried = false;
+  let torchDone = false;
+
+  const timeTorch = async (cases: ModelCase[]) => {
+    if (!o.torch || (torchTried && !torchAvailable)) return;
+    torchTried = true;
+    const r = await runTorch(
+      cases.map((c) => ({ variant: c.variant, inputSize: c.inputSize, width: c.width, batch: c.batch, mode: c.mode, warmup: c.warmup, iters: c.iters })),
+      o.torchThreads,
+      o.python,
+    );
+    if (!r.available) {
+      torchReason = r.reason ?? 'PyTorch produced no output';
+      log(`torch: skipped (${torchReason})`);
+      return;
+    }
+    torchAvailable = true;
+    torchInfo = r.info;
+    torchResults.push(...r.results);
+    torchErrors.push(...r.errors);
+    for (const t of r.results) log(`  torch ${t.threads}t ${t.variant} ${t.inputSize}/${t.width} b${t.batch} ${t.mode}: ${t.medianMs.toFixed(0)} ms (${t.imagesPerSec.toFixed(1)} img/s)`);
+    for (const e of r.errors) log(`  torch error: ${e}`);
+  };
+
+  const timeOne = (c: ModelCase) => {
+    try {
+      const r = timeCase(c);
+      results.push(r);
+      log(`  ${r.backend} ${c.variant} ${c.inputSize}/${c.width} b${c.batch} ${c.mode}: ${r.medianMs.toFixed(0)} ms (${r.imagesPerSec.toFixed(1)} img/s, load ${r.load1})`);
+    } catch (err) {
+      const msg = `${tf.getBackend()} ${c.variant} ${c.inputSize}/${c.width} b${c.batch} ${c.mode} failed: ${(err as Error).message.split('\n')[0]}`;
+      notes.push(msg);
+      log(`  ${msg}`);
+    }
+  };
+
+  for (const name of o.backends) {
+    let device: string;
+    try {
+      device = (await initBackend(name)).device;
+    } catch (err) {
+      const reason = err instanceof BackendUnavailableError ? err.reason : (err as Error).message;
+      statuses.push({ name, available: false, reason });
+      log(`backend ${name}: unavailable (${reason})`);
+      continue;
+    }
+    log(`backend ${name}: ${device}`);
+    if (name === 'cpu') {
+      const cases = cpuCases(o);
+      statuses.push({ name, available: true, device, scope: `small case only (VGG16 ${cases.map((c) => c.variant).filter((v, i, a) => a.indexOf(v) === i).join(', ')}, input ${cases[0]!.inputSize}, batch 4, 1 timed step): the plain JS backend is far too slow for the full plan` });
+      for (const c of cases) timeOne(c);
+      continue;
+    }
+    statuses.push({ name, available: true, device, scope: 'full plan' });
+    // PyTorch runs next to the first full-plan backend, variant by variant, so both see the same load.
+    const withTorch = !torchDone;
+    torchDone = true;
+    for (const size of o.sizes) {
+      for (const v of o.variants) {
+        const cases = mainCases(o, v, size);
+        cases.forEach(timeOne);
+        if (withTorch) await timeTorch(cases);
+      }
+    }
+    if (o.full) {
+      for (const v of o.variants) {
+        const c = fullCase(o, v);
+        timeOne(c);
+        if (withTorch) await timeTorch([c]);
+      }
+    }
+    if (withTorch) {
+      for (const v of o.profile) {
+        try {
+          const p = profileTrainStep({ backbone: 'vgg16', variant: v, inputSize: o.sizes[0]!, width: o.width, batch: o.batch, warmup: o.warmup });
+          profiles.push(p);
+          log(`  profile ${name} ${v}: step ${p.stepMs.toFixed(0)} ms, outside kernels ${p.outsideKernelsMs.toFixed(0)} ms`);
+        } catch (err) {
+          notes.push(`profile ${v} failed: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  // PyTorch next to the plain JS backend's small case when it was the only backend.
+  if (o.torch && !torchTried) {
+    const cases: ModelCase[] = results.map((r) => ({ backbone: r.backbone, variant: r.variant, inputSize: r.inputSize, width: r.width, batch: r.batch, mode: r.mode, warmup: 1, iters: Math.max(3, o.iters) }));
+    if (cases.length) await timeTorch(cases);
+  }
+
+  let kernels: KernelBenchRow[] | null = null;
+  if (o.kernels && statuses.some((s) => s.name === 'wasm' && s.available)) {
+    log('kernel bench (wasm replacement kernels)');
+    kernels = await benchKernels({ skipCpu: true });
+  }
+
+  const paramMismatches: string[] = [];
+  for (const t of torchResults) {
+    const r = results.find((x) => sameCase(x, t));
+    if (r && r.params !== t.params) paramMismatches.push(`${t.variant} ${t.inputSize}/${t.width}: tfjs ${r.params}, torch ${t.params}`);
+  }
+  const ratios: RatioRow[] = results.map((r) => {
+    const t1 = torchResults.find((t) => t.threads === 1 && sameCase(r, t));
+    const t2 = torchResults.find((t) => t.threads === 2 && sameCase(r, t));
+    const ratio = (t?: TorchResult) => (t ? Math.round((r.medianMs / t.medianMs) * 100) / 100 : null);
+    return {
+      backend: r.backend,
+      variant: r.variant,
+      inputSize: r.inputSize,
+      width: r.width,
+      batch: r.batch,
+      mode: r.mode,
+      tfjsMs: r.medianMs,
+      torch1Ms: t1?.medianMs ?? null,
+      torch2Ms: t2?.medianMs ?? null,
+      ratio1: ratio(t1),
+      ratio2: ratio(t2),
+      cpuRatio1: t1 && t1.cpuMedianMs > 0 ? Math.round((r.cpuMedianMs / t1.cpuMedianMs) * 100) / 100 : null,
+    };
+  });
+  const checked = ratios.filter((r) => r.backend === 'wasm' && r.mode === 'train' && r.ratio1 != null);
+  const worst = checked.reduce<RatioRow | null>((w, r) => (w == null || r.ratio1! > w.ratio1! ? r : w), null);
+  const target = { ratio: TARGET_RATIO, backend: 'wasm', checked: checked.length, met: checked.length ? checked.every((r) => r.ratio1! <= TARGET_RATIO) : null, worst };
+
+  const { log: _log, ...opts } = o;
+  return {
+    machine,
+    options: opts,
+    backends: statuses,
+    results,
+    torch: { enabled: o.torch, available: torchAvailable, reason: torchReason, info: torchInfo, results: torchResults, errors: torchErrors, paramMismatches },
+    ratios,
+    target,
+    profiles,
+    kernels,
+    loadEnd: loadAverage(),
+    notes,
+    elapsedSec: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
