@@ -48,27 +48,6 @@ export function invocations(specResults: string, id: string): string[] {
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n') : [];
 }
 
-/**
- * The real runner is there when the spec module and `acnn run` with its whole module graph
- * (train, model, data) load; until then the end-to-end tests skip, saying what is missing
- * (they are written against docs/design.md's CLI contract).
- */
-export async function realRunnerMissing(): Promise<string | undefined> {
-  if (!existsSync(path.join(REPO, 'src', 'spec', 'index.ts'))) return 'src/spec/index.ts (loadSpec, expandSweep) has not landed';
-  const run = path.join(REPO, 'src', 'cli', 'commands', 'run.ts');
-  if (readFileSync(run, 'utf8').includes('PLACEHOLDER')) return '`acnn run` is still a placeholder';
-  for (const mod of ['train/run-spec.ts', 'train/run-one.ts']) {
-    const file = path.join(REPO, 'src', mod);
-    if (!existsSync(file)) return `src/${mod} has not landed`;
-    try {
-      await import(file);
-    } catch (err) {
-      return `the runner does not load yet (${(err as Error).message.split('\n')[0]})`;
-    }
-  }
-  return undefined;
-}
-
 /** A tiny spec: synthetic data, tiny model, a few iterations, a 2x2 grid x 2 seeds. */
 export function tinySpec(name: string, extra = ''): string {
   return `name: ${name}

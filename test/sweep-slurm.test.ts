@@ -17,7 +17,7 @@ import {
   writeManifest,
   type SweepState,
 } from '../src/sweep/index.js';
-import { FAKE_RUNNER, REPO, RecordingDisplay, gridTrials, realRunnerMissing, tinySpec } from './sweep-helpers.js';
+import { FAKE_RUNNER, REPO, RecordingDisplay, gridTrials, tinySpec } from './sweep-helpers.js';
 
 /**
  * Against a real Slurm: the one-node cluster of test/slurm/start-cluster.sh. Skips (saying why)
@@ -46,7 +46,7 @@ async function waitFor(results: string, spec: string, done: (s: SweepState) => b
 }
 
 describe('sweep: Slurm executor on a real cluster', function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   let root: string;
   before(function () {
     const problem = clusterProblem();
@@ -108,16 +108,11 @@ describe('sweep: Slurm executor on a real cluster', function () {
   });
 
   it('acnn sweep --executor slurm with the real runner: same summary as --executor local', async function () {
-    const missing = await realRunnerMissing();
-    if (missing) {
-      console.log(`      (skipped: ${missing})`);
-      this.skip();
-    }
     const grid = ['--grid', 'train.lr=0.01,0.001'];
     const spec = tinySpec('tiny').replace(/sweep:[\s\S]*$/, 'sweep:\n  seeds: [1]\n  objective: {metric: clean.accuracy, mode: max}\n');
     const acnn = (cwd: string, ...args: string[]) => {
       const [file, ...p] = acnnCommand();
-      return spawnSync(file, [...p, ...args], { cwd, encoding: 'utf8', timeout: 170_000 });
+      return spawnSync(file, [...p, ...args], { cwd, encoding: 'utf8', timeout: 540_000 });
     };
     const dirs = { local: path.join(root, 'e2e-local'), slurm: path.join(root, 'e2e-slurm') };
     for (const d of Object.values(dirs)) {
@@ -130,7 +125,7 @@ describe('sweep: Slurm executor on a real cluster', function () {
     assert.match(submitted.jobId, /^\d+$/);
     const local = acnn(dirs.local, 'sweep', 'tiny.yaml', ...grid, '--workers', '2', '--backend', 'cpu', '--json');
     assert.equal(local.status, 0, local.stderr);
-    const final = await waitFor(path.join(dirs.slurm, 'results'), 'tiny', (s) => s.counts.done + s.counts.failed === s.trials.length, 150_000);
+    const final = await waitFor(path.join(dirs.slurm, 'results'), 'tiny', (s) => s.counts.done + s.counts.failed === s.trials.length, 420_000);
     assert.equal(final.counts.done, 2, JSON.stringify(final.trials));
     const summary = acnn(dirs.slurm, 'sweep', 'tiny.yaml', ...grid, '--summary');
     assert.equal(summary.status, 0, summary.stderr);

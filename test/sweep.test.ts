@@ -22,7 +22,7 @@ import {
 } from '../src/sweep/index.js';
 import { flatDiff, formatSetValue } from '../src/sweep/overrides.js';
 import type { Trial } from '../src/sweep/index.js';
-import { FAKE_RUNNER, REPO, RecordingDisplay, gridTrials, invocations, realRunnerMissing, tinySpec } from './sweep-helpers.js';
+import { FAKE_RUNNER, REPO, RecordingDisplay, gridTrials, invocations, tinySpec } from './sweep-helpers.js';
 
 function tmp(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'acnn-sweep-'));
@@ -282,18 +282,13 @@ describe('sweep: local executor (fake runner processes)', function () {
 });
 
 describe('sweep: end to end through `acnn sweep` and the real runner', function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   let root: string;
   const acnn = (...args: string[]) => {
     const [file, ...pre] = acnnCommand();
-    return spawnSync(file, [...pre, ...args], { cwd: root, encoding: 'utf8', timeout: 170_000 });
+    return spawnSync(file, [...pre, ...args], { cwd: root, encoding: 'utf8', timeout: 540_000 });
   };
   before(async function () {
-    const missing = await realRunnerMissing();
-    if (missing) {
-      console.log(`      (skipped: ${missing})`);
-      this.skip();
-    }
     root = tmp();
     writeFileSync(path.join(root, 'tiny.yaml'), tinySpec('tiny'));
   });

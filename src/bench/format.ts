@@ -29,6 +29,13 @@ export function formatBench(b: BenchResult): string {
       `timing: median of ${b.options.iters} after ${b.options.warmup} warm-up (train = forward + backward + SGD momentum step; infer = eval-mode forward);\n` +
       `  ms = wall time, cpu ms = this process's CPU time, load = 1-min load average after the case\n`,
   );
+  const busy = Math.max(m.loadStart[0], b.loadEnd[0]);
+  if (busy > m.cores * 0.75) {
+    out.push(
+      `WARNING: the machine was busy (1-min load up to ${busy} on ${m.cores} cores): wall times are inflated and PyTorch's multi-thread\n` +
+        `  numbers are unreliable; compare the CPU-time ratio, or rerun when \`uptime\` shows a low load.\n`,
+    );
+  }
   out.push(
     section(
       'Backends',

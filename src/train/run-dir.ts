@@ -9,7 +9,10 @@ export interface RunMeta {
   runId: string;
   spec: string;
   status: RunStatus;
+  /** Training progress (updated at every logging step). */
   step: number;
+  /** The step of the last checkpoint: where an interrupted run resumes. */
+  checkpointStep?: number;
   totalSteps: number;
   backend?: { name: string; version?: string; device?: string };
   versions?: Record<string, string>;

@@ -181,6 +181,7 @@ async function trainLoop(
   const checkpoint = async (step: number) => {
     await saveCheckpoint(dir.checkpointDir, model, { optimizer: sgd.state(), meta: { runId: run.id, step, position: loader.position() } });
     meta.step = step;
+    meta.checkpointStep = step;
     meta.trainSeconds = (meta.trainSeconds ?? 0) + (performance.now() - sessionStart) / 1000;
     sessionStart = performance.now();
     await dir.writeMeta(meta);
@@ -242,6 +243,9 @@ async function trainLoop(
           tensors: tf.memory().numTensors,
         };
         await dir.appendMetrics(row);
+        // meta.step follows training for `acnn status`; checkpointStep says where a resume starts.
+        meta.step = done;
+        await dir.writeMeta(meta);
         opts.reporter.emit({ type: 'step', runId: run.id, totalSteps: steps, etaSec: ((steps - done) * seconds) / Math.max(1, stepsInWindow), ...row });
         window = { loss: 0, correct: 0, seen: 0, started: performance.now() };
       }

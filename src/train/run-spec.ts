@@ -71,8 +71,13 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
   for (const run of runs) if (outcomes[run.id] === 'skipped') reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already' });
 
   let stopRequested = false;
+  let firstSignalAt = 0;
   const onSigint = () => {
-    if (stopRequested) process.exit(130); // a second Ctrl-C: the user means it
+    // A second Ctrl-C quits at once, but not one that arrives with the first: a terminal's
+    // Ctrl-C reaches a worker directly and again through its parent executor.
+    if (stopRequested && Date.now() - firstSignalAt > 2000) process.exit(130);
+    if (stopRequested) return;
+    firstSignalAt = Date.now();
     stopRequested = true;
     process.stderr.write('\nacnn: stopping after this step (checkpointing); Ctrl-C again to quit at once\n');
   };
