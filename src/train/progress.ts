@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 
 /** What the runner tells the outside world; one implementation per output mode. */
 export type RunEvent =
-  | { type: 'spec-start'; spec: string; runs: number; todo: number; backend: string }
+  | { type: 'spec-start'; spec: string; runs: number; toRun: number; backend: string }
   | { type: 'run-skip'; runId: string; reason: string }
   | { type: 'run-start'; runId: string; label: string; index: number; total: number; totalSteps: number; resumeStep: number }
   | { type: 'step'; runId: string; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; imagesPerSec: number; etaSec: number }
@@ -46,7 +46,7 @@ function fmtEta(sec: number): string {
 function describe(e: RunEvent): string | undefined {
   switch (e.type) {
     case 'spec-start':
-      return `${e.spec}: ${e.runs} runs, ${e.todo} to do (backend ${e.backend})`;
+      return `${e.spec}: ${e.runs} runs, ${e.toRun} to do (backend ${e.backend})`;
     case 'run-skip':
       return `run ${e.runId}: ${e.reason}`;
     case 'run-start':
@@ -99,7 +99,7 @@ class BarReporter implements Reporter {
     switch (e.type) {
       case 'spec-start':
         this.multi.log(describe(e)! + '\n');
-        this.specBar = this.multi.create(e.runs, e.runs - e.todo, { label: 'runs ', info: '' });
+        this.specBar = this.multi.create(e.runs, e.runs - e.toRun, { label: 'runs ', info: '' });
         break;
       case 'run-start':
         this.runBar?.stop();

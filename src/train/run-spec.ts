@@ -47,27 +47,27 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
   // Every dataset of every run is listed before any training starts, so a missing dataset
   // stops the spec at once rather than after hours of the runs before it.
   const cache = new DataCache(opts.cacheDir ?? path.join('.cache'));
-  const todo: PlannedRun[] = [];
+  const pending: PlannedRun[] = [];
   const outcomes: RunSpecResult['outcomes'] = {};
   for (const run of runs) {
     const meta = await RunDir.for(resultsDir, loaded.name, run.id).readMeta();
     if (meta?.status === 'done' && !opts.force) outcomes[run.id] = 'skipped';
-    else todo.push(run);
+    else pending.push(run);
   }
   const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
-  for (const run of todo) data.set(run.id, await prepareRunData(run.config, cache));
+  for (const run of pending) data.set(run.id, await prepareRunData(run.config, cache));
 
-  if (opts.executor && todo.length > 1) {
+  if (opts.executor && pending.length > 1) {
     reporter.close();
-    Object.assign(outcomes, await opts.executor(todo, { loaded, resultsDir }));
+    Object.assign(outcomes, await opts.executor(pending, { loaded, resultsDir }));
     const tableFile = await buildTables(loaded, resultsDir);
     const counts = countOutcomes(outcomes);
     if (opts.progress !== 'quiet' && opts.progress !== 'json' && tableFile) console.error(`table: ${tableFile}`);
     return { outcomes, tableFile, exitCode: counts.interrupted ? 130 : counts.failed ? 1 : 0 };
   }
 
-  const backend = todo.length ? await initBackend(opts.backend ?? 'auto') : undefined;
-  reporter.emit({ type: 'spec-start', spec: loaded.name, runs: runs.length, todo: todo.length, backend: backend ? `${backend.name} (${backend.device})` : 'none needed' });
+  const backend = pending.length ? await initBackend(opts.backend ?? 'auto') : undefined;
+  reporter.emit({ type: 'spec-start', spec: loaded.name, runs: runs.length, toRun: pending.length, backend: backend ? `${backend.name} (${backend.device})` : 'none needed' });
   for (const run of runs) if (outcomes[run.id] === 'skipped') reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already' });
 
   let stopRequested = false;
@@ -84,7 +84,7 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    for (const [i, run] of todo.entries()) {
+    for (const [i, run] of pending.entries()) {
       if (stopRequested) break;
       try {
         outcomes[run.id] = await runOne(run, {

@@ -130,11 +130,11 @@ async function sweepCommand(argv: SweepArgs): Promise<number> {
       ...defined({ partition: argv.partition, account: argv.account, time: argv.time, gpus: argv.gpus, cpus: argv.cpus, mem: argv.mem, parallel: argv.parallel }),
     };
     const summary = await sweep.summarize(specResults, trials.map((t) => ({ index: t.index, id: t.id, values: t.values })));
-    const todo = summary.rows
+    const remaining = summary.rows
       .filter((r) => r.status !== 'done' && (r.status !== 'failed' || argv['retry-failed']))
       .map((r) => r.index);
     const skippedFailed = summary.rows.filter((r) => r.status === 'failed' && !argv['retry-failed']).length;
-    if (todo.length === 0) {
+    if (remaining.length === 0) {
       await sweep.writeManifest(manifestFile, manifest);
       console.log(`nothing to submit: ${trials.length - skippedFailed} trials done${skippedFailed ? `, ${skippedFailed} failed (--retry-failed)` : ''}`);
       return skippedFailed ? 1 : 0;
@@ -142,7 +142,7 @@ async function sweepCommand(argv: SweepArgs): Promise<number> {
     const [node, ...pre] = sweep.acnnCommand();
     const script = sweep.sbatchScript({
       jobName: `acnn-${loaded.name}`,
-      array: sweep.arraySpec(todo, settings.parallel),
+      array: sweep.arraySpec(remaining, settings.parallel),
       settings,
       logDir: path.join(sweepDir, 'slurm'),
       cwd: process.cwd(),
@@ -150,13 +150,13 @@ async function sweepCommand(argv: SweepArgs): Promise<number> {
     });
     const scriptFile = path.join(sweepDir, 'sweep.sbatch');
     await fs.mkdir(path.join(sweepDir, 'slurm'), { recursive: true });
-    const slurm: { script: string; array: string; jobId?: string; submittedAt?: string } = { script: scriptFile, array: sweep.arraySpec(todo, settings.parallel) };
+    const slurm: { script: string; array: string; jobId?: string; submittedAt?: string } = { script: scriptFile, array: sweep.arraySpec(remaining, settings.parallel) };
     // The manifest is in place before any task can start and read it.
     await sweep.writeManifest(manifestFile, { ...manifest, slurm });
     const canSubmit = argv.submit !== false && (await hasCommand('sbatch'));
     if (!canSubmit) {
       await fs.writeFile(scriptFile, script, { mode: 0o755 });
-      console.log(`wrote ${rel(scriptFile)} (${todo.length} tasks) and ${rel(manifestFile)}`);
+      console.log(`wrote ${rel(scriptFile)} (${remaining.length} tasks) and ${rel(manifestFile)}`);
       console.log(argv.submit === false ? `submit it with: sbatch ${rel(scriptFile)}` : `sbatch is not installed here; on the cluster run: sbatch ${rel(scriptFile)}`);
       return 0;
     }
@@ -165,7 +165,7 @@ async function sweepCommand(argv: SweepArgs): Promise<number> {
     await sweep.writeManifest(manifestFile, { ...manifest, slurm });
     if (argv.json) console.log(JSON.stringify({ type: 'submitted', jobId: slurm.jobId, array: slurm.array, script: scriptFile, manifest: manifestFile }));
     else {
-      console.log(`submitted job ${slurm.jobId}: ${todo.length} trials (--array=${slurm.array}), logs in ${rel(path.join(sweepDir, 'slurm'))}/`);
+      console.log(`submitted job ${slurm.jobId}: ${remaining.length} trials (--array=${slurm.array}), logs in ${rel(path.join(sweepDir, 'slurm'))}/`);
       console.log(`follow it with: acnn status ${argv.spec}   results afterwards: acnn sweep ${argv.spec} --summary`);
     }
     return 0;

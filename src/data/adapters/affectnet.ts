@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
-import { exists, loadFileRef, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { exists, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
 
 const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
                                  (validation.csv may lack the header row; landmarks "x1;y1;...;x68;y68")
@@ -10,23 +10,6 @@ const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,f
 const AFFECTNET_TO_CLASS = [0, 4, 5, 6, 3, 2, 1];
 
 const HEADER = ['subdirectory_filepath', 'face_x', 'face_y', 'face_width', 'face_height', 'facial_landmarks', 'expression'];
-
-/** Splits one CSV line; AffectNet has no quoted commas, but tolerate simple quoting. */
-function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (const ch of line) {
-    if (ch === '"') q = !q;
-    else if (ch === ',' && !q) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
 
 export const affectnetAdapter: DatasetAdapter = {
   format: 'affectnet',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
 import { UserError } from '../../util/errors.js';
-import { CLASSES, classFromName, exists, loadFileRef, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
+import { CLASSES, classFromName, exists, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
 
 const LAYOUT = `  a CSV (spec key file, relative to root), one image a line: path,label[,split][,subject][,x1,y1,...,x68,y68]
   label: a class name (neutral, anger, disgust, fear, happy, sad, surprise; synonyms such as angry, happiness)
@@ -18,22 +18,6 @@ interface Columns {
   /** First landmark column; the rest of the row from here. */
   lm: number;
   header: boolean;
-}
-
-function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',').map((s) => s.trim());
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (const ch of line) {
-    if (ch === '"') q = !q;
-    else if (ch === ',' && !q) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
 }
 
 function columns(firstLine: string | undefined): Columns {

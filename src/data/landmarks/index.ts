@@ -199,15 +199,15 @@ export async function resolveLandmarks(
 
   const file = landmarkCacheFile(options, opts.cacheDir);
   const cache = await readCache(file, options);
-  const todo = need.filter((s) => !(s.id in cache.entries));
+  const remaining = need.filter((s) => !(s.id in cache.entries));
   let detector = opts.detector;
-  const ownDetector = !detector && todo.length > 0 && opts.detect !== false;
+  const ownDetector = !detector && remaining.length > 0 && opts.detect !== false;
   if (ownDetector) detector = await createFaceApiDetector();
   let unsaved = 0;
   try {
     if (detector && opts.detect !== false) {
       let done = 0;
-      for (const ref of todo) {
+      for (const ref of remaining) {
         try {
           // load() wants points to carry through its crop; detection only needs the pixels.
           const img = await adapter.load({ ...ref, landmarks: new Float32Array(136) }, options);
@@ -220,7 +220,7 @@ export async function resolveLandmarks(
           if (!(err instanceof DataError)) throw err;
         }
         done++;
-        opts.onProgress?.(done, todo.length);
+        opts.onProgress?.(done, remaining.length);
         if (unsaved >= SAVE_EVERY) {
           await writeCache(file, cache);
           unsaved = 0;
@@ -232,7 +232,7 @@ export async function resolveLandmarks(
     if (ownDetector) detector?.dispose();
   }
 
-  const detectedNow = new Set(todo.map((s) => s.id));
+  const detectedNow = new Set(remaining.map((s) => s.id));
   const out: SampleRef[] = [];
   for (const s of samples) {
     if (s.landmarks) {
