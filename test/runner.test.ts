@@ -166,6 +166,32 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     assert.doesNotMatch(res.stderr, /\n\s+at /);
   });
 
+  it('--workers 2 trains the runs of a spec in two processes and writes one table', async () => {
+    const file = path.join(work, 'two.yaml');
+    writeFileSync(
+      file,
+      `name: two
+datasets:
+  synthetic: {format: synthetic, train: 32, test: 16, seed: 3, imageSize: 32}
+model: {backbone: vgg16, variant: base, inputSize: 32, width: 0.125}
+train: {data: [{dataset: synthetic, split: train}], batchSize: 8, iterations: 3}
+test: {clean: {dataset: synthetic, split: test}}
+matrix: {model.variant: [base, pcnn]}
+table:
+  id: two
+  rows: [{name: VGG16, where: {model.variant: base}}, {name: pCNN, where: {model.variant: pcnn}}]
+  columns: [{name: clean, metric: clean.accuracy}]
+`,
+    );
+    const results = path.join(work, 'two');
+    const res = await runCli(['run', file, '--backend', 'wasm', '--workers', '2', '--results', results, '--cache', cache], { timeoutMs: 180_000 });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /runs: 2 done/);
+    const csv = readFileSync(path.join(results, 'two', 'two.csv'), 'utf8').trim().split('\n');
+    assert.match(csv[1], /^VGG16,\d+\.\d\d,NA$/);
+    assert.match(csv[2], /^pCNN,\d+\.\d\d,NA$/);
+  });
+
   it('stops before any training when a dataset is missing, naming the path and the env variable', async () => {
     const res = await runCli(['run', path.join(repoRoot, 'configs', 'table2.yaml'), '--results', path.join(work, 't2')], {
       env: { RAFDB_ROOT: path.join(work, 'no-such-rafdb'), AFFECTNET_ROOT: path.join(work, 'no-such-affectnet') },

@@ -39,7 +39,11 @@ export class TableDisplay implements SweepDisplay {
   private views: TrialView[] = [];
   private timer?: NodeJS.Timeout;
   private drawnLines = 0;
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr) {}
+  /** `noun` heads the summary line: 'sweep' for trials, 'runs' when `acnn run --workers` uses it. */
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly noun = 'sweep',
+  ) {}
 
   start(views: TrialView[]) {
     this.views = views;
@@ -54,7 +58,7 @@ export class TableDisplay implements SweepDisplay {
   }
 
   private draw() {
-    const rows = render(this.views, this.out.rows ? Math.max(5, this.out.rows - 4) : Infinity, this.out.columns || 120);
+    const rows = render(this.views, this.out.rows ? Math.max(5, this.out.rows - 4) : Infinity, this.out.columns || 120, this.noun);
     let text = this.drawnLines ? `\x1b[${this.drawnLines}F` : '';
     text += rows.map((r) => `\x1b[2K${r}\n`).join('');
     this.out.write(text);
@@ -62,7 +66,7 @@ export class TableDisplay implements SweepDisplay {
   }
 }
 
-function render(views: TrialView[], maxRows: number, width: number): string[] {
+function render(views: TrialView[], maxRows: number, width: number, noun: string): string[] {
   const head = ['#', 'run', 'status', 'step', 'eta', 'train', 'values'];
   const body = views.map((v) => [
     String(v.trial.index),
@@ -78,18 +82,21 @@ function render(views: TrialView[], maxRows: number, width: number): string[] {
   const sorted = body.length + 2 > maxRows ? [...body].sort((a, b) => order(a[2]) - order(b[2])).slice(0, maxRows - 2) : body;
   const widths = head.map((h, i) => Math.max(h.length, ...sorted.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').slice(0, width - 1);
-  return [line(head), ...sorted.map(line), `sweep: ${counts(views)}`];
+  return [line(head), ...sorted.map(line), `${noun}: ${counts(views)}`];
 }
 
 /** Not a terminal (CI, a log file, a Slurm log): one plain line per change, progress thinned. */
 export class LineDisplay implements SweepDisplay {
   private lastPct = new Map<number, number>();
-  constructor(private readonly write: (line: string) => void = (l) => process.stderr.write(l + '\n')) {}
+  constructor(
+    private readonly write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+    private readonly noun = 'sweep',
+  ) {}
   start(views: TrialView[]) {
-    this.write(`sweep: ${views.length} trials`);
+    this.write(this.noun === 'sweep' ? `sweep: ${views.length} trials` : `${views.length} runs in worker processes`);
   }
   change(v: TrialView, what: 'skip' | 'start' | 'progress' | 'end') {
-    const id = `trial ${v.trial.index} ${v.trial.id} [${label(v)}]`;
+    const id = `${this.noun === 'sweep' ? 'trial' : 'run'} ${v.trial.index} ${v.trial.id} [${label(v)}]`;
     switch (what) {
       case 'skip':
         this.write(`${id}: ${v.status === 'done' ? 'done already, skipped' : v.note ?? v.status}`);
@@ -113,7 +120,7 @@ export class LineDisplay implements SweepDisplay {
     }
   }
   finish(views: TrialView[]) {
-    this.write(`sweep: ${counts(views)}`);
+    this.write(`${this.noun}: ${counts(views)}`);
   }
 }
 

@@ -24,7 +24,7 @@ export interface WorkerOptions {
 export function workerExecutor(o: WorkerOptions): RunExecutor {
   return async (runs: PlannedRun[], { loaded, resultsDir }) => {
     const [file, ...pre] = acnnCommand();
-    const display = o.json ? new JsonDisplay() : process.stderr.isTTY ? new TableDisplay() : new LineDisplay();
+    const display = o.json ? new JsonDisplay() : process.stderr.isTTY ? new TableDisplay(process.stderr, 'runs') : new LineDisplay(undefined, 'runs');
     const trials = runs.map((r) => ({ index: r.index, id: r.id, values: { ...r.differs }, overrides: {} }));
     const { views } = await runLocal({
       trials,
