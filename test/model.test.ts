@@ -347,7 +347,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       backend === 'wasm' ? BACKBONES.flatMap((b) => VARIANTS.map((v) => [b, v] as [Backbone, Variant])) : [['vgg16', 'gacnn'], ['resnet18', 'dlpcnn']];
     for (const [bb, v] of combos) {
       it(`one SGD step lowers the loss: ${bb} ${v}`, () => {
-        const o = small(bb, v, v === 'dlpcnn' ? { dlp: { k: 4, lpLoss: true, lambda: 0.003, neighbours: 20 } } : {});
+        const o = small(bb, v, v === 'dlpcnn' ? { dlp: { k: 4, lpLoss: true, lambda: 0.003, neighbours: 2 } } : {});
         const m = buildModel(o, 2);
         const { images, points, labels, onehot } = batch(32, 4);
         const opt = tf.train.momentum(0.01, 0.9);

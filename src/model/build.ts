@@ -224,10 +224,13 @@ export class Model implements AcnnModel {
 /**
  * DLP (Li, Deng, Du, CVPR 2017): (lambda/2) * mean_i ||x_i - mean of its k nearest same-class
  * neighbours in the batch||^2. Neighbour means are constants (the paper's update moves x_i
- * towards them); samples with no same-class neighbour are left out of the mean.
+ * towards them); samples with no same-class neighbour are left out of the mean, and a sample
+ * with fewer than k same-class samples in the batch uses those it has. k must fit the batch
+ * (k <= B - 1): the spec check refuses model.dlp.neighbours > train.batchSize - 1.
  */
 export function localityPreservingLoss(x: tf.Tensor2D, labels: tf.Tensor1D, k: number, lambda: number): tf.Scalar {
   const [B, D] = x.shape;
+  if (k > B - 1) throw new RangeError(`localityPreservingLoss: ${k} neighbours cannot fit a batch of ${B}`);
   const xs = x.dataSync() as Float32Array;
   const ys = labels.dataSync();
   const centres = new Float32Array(B * D);

@@ -26,6 +26,24 @@ export interface RunMeta {
   /** Seconds spent training, summed over resumed sessions. */
   trainSeconds?: number;
   resumedFrom?: number[];
+  /** What the weights started from (model.pretrained / model.init), with the layers that did not fit. */
+  init?: InitRecord;
+}
+
+export interface InitRecord {
+  pretrained?: {
+    source: string;
+    file: string;
+    sha256: string;
+    /** Layers imported whole. */
+    loaded: string[];
+    /** Layers with a counterpart in the file that did not fit, and why. */
+    skipped: { layer: string; reason: string }[];
+    /** Layers the file has no counterpart for (kept as initialised). */
+    fresh: string[];
+  };
+  /** Another run's model every variable started from (fine-tuning). */
+  checkpoint?: { source: string; dir: string };
 }
 
 export interface TestResult {

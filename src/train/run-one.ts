@@ -13,7 +13,9 @@ import { deriveSeed } from '../util/rng.js';
 import type { BackendInfo } from '../engine/backend.js';
 import { acquireRunLock } from './lock.js';
 import { checkpointExists } from './checkpoint-dir.js';
-import { RunDir, type RunMeta, type EvalFile } from './run-dir.js';
+import { RunDir, type RunMeta, type EvalFile, type InitRecord } from './run-dir.js';
+import type { RunInit } from './run-init.js';
+import { sha256File } from '../weights/store.js';
 import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
 import { evaluateTestSet } from './evaluate.js';
@@ -97,7 +99,11 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
       await dir.truncateMetrics(startStep);
     } else {
       await dir.truncateMetrics(0);
-      if (cfg.model.pretrained) await loadPretrained(model, cfg.model.pretrained);
+      const init = await initialise(model, opts.data.init);
+      if (init) {
+        meta.init = init;
+        for (const line of describeInit(init)) opts.reporter.emit({ type: 'note', runId: run.id, message: line });
+      }
     }
     meta.step = startStep;
     await dir.writeMeta(meta);
@@ -149,6 +155,34 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     sgd.dispose();
     model.dispose();
   }
+}
+
+/** Loads the weights a run starts from (resolved before training by run-init.ts). */
+async function initialise(model: AcnnModel, init: RunInit | undefined): Promise<InitRecord | undefined> {
+  if (!init?.pretrained && !init?.checkpoint) return undefined;
+  const record: InitRecord = {};
+  if (init.pretrained) {
+    const r = await loadPretrained(model, init.pretrained.file);
+    record.pretrained = { ...init.pretrained, sha256: await sha256File(init.pretrained.file), ...r };
+  }
+  if (init.checkpoint) {
+    // The other run's model, every variable; its optimizer state is not carried over.
+    const ckpt = await loadCheckpoint(init.checkpoint.dir, model);
+    for (const t of ckpt.optimizer) t.tensor.dispose();
+    record.checkpoint = { ...init.checkpoint };
+  }
+  return record;
+}
+
+function describeInit(init: InitRecord): string[] {
+  const out: string[] = [];
+  const p = init.pretrained;
+  if (p) {
+    out.push(`initialised from ${p.source} (${p.file}): ${p.loaded.length} layers loaded, ${p.fresh.length} new`);
+    for (const s of p.skipped) out.push(`  skipped ${s.layer}: ${s.reason}`);
+  }
+  if (init.checkpoint) out.push(`initialised from ${init.checkpoint.source} (${init.checkpoint.dir})`);
+  return out;
 }
 
 /** Returns true when stopped early by a signal (after checkpointing). */

@@ -7,6 +7,7 @@ import { runOne, type RunOutcome } from './run-one.js';
 import { createReporter, type ProgressMode, type Reporter } from './progress.js';
 import { DataCache, prepareRunData } from './prepare-data.js';
 import { RunDir } from './run-dir.js';
+import { resolveRunInit } from './run-init.js';
 import { buildTables } from '../report/build.js';
 
 export interface RunSpecOptions {
@@ -54,8 +55,12 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
     if (meta?.status === 'done' && !opts.force) outcomes[run.id] = 'skipped';
     else pending.push(run);
   }
+  // Weights first: a missing ImageNet file or an unfinished run to fine-tune from is named
+  // (with the command that fixes it) before any dataset is read.
+  const inits = new Map<string, Awaited<ReturnType<typeof resolveRunInit>>>();
+  for (const run of pending) inits.set(run.id, await resolveRunInit(run.config, resultsDir));
   const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
-  for (const run of pending) data.set(run.id, await prepareRunData(run.config, cache));
+  for (const run of pending) data.set(run.id, { ...(await prepareRunData(run.config, cache)), init: inits.get(run.id) });
 
   if (opts.executor && pending.length > 1) {
     reporter.close();
