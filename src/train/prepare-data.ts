@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { RunConfig } from '../spec/index.js';
 import { prepareSplit, type PreparedSplit } from '../data/registry.js';
 import { createLoader, type LoaderOcclusion } from '../data/loader.js';
+import { loadSample } from '../data/face-crop.js';
 import type { Batch, DatasetAdapter, DatasetOptions, DecodedSample, SampleRef } from '../data/types.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -121,7 +122,7 @@ function mixParts(parts: { name: string; options: DatasetOptions; prepared: Prep
     list: async () => ({ samples, problems: [] }),
     load: async (ref): Promise<DecodedSample> => {
       const r = route.get(ref.id)!;
-      const s = await r.adapter.load(r.ref, r.options);
+      const s = await loadSample(r.adapter, r.ref, r.options);
       return { ...s, id: ref.id };
     },
   };

@@ -92,7 +92,7 @@ export interface PreviewOptions {
  * A contact sheet of one split: samples taken round-robin over the classes, through the test
  * transform (and occlusion when asked), with the 24 region centres the model would use.
  */
-export async function renderPreview(options: DatasetOptions, o: PreviewOptions): Promise<{ png: Buffer; count: number; split: string; inputSize: number }> {
+export async function renderPreview(options: DatasetOptions, o: PreviewOptions): Promise<{ png: Buffer; count: number; split: string; inputSize: number; items: import('../../data/preview.js').PreviewItem[]; crop: string }> {
   const [{ getAdapter }, { resolveLandmarks }, { createLoader }, { renderContactSheet }, { regionPoints }, { CLASSES }] = await Promise.all([
     import('../../data/registry.js'),
     import('../../data/landmarks/index.js'),
@@ -148,8 +148,10 @@ export async function renderPreview(options: DatasetOptions, o: PreviewOptions):
       });
     }
   }
-  const png = await renderContactSheet(items, { title: `${options.name} / ${split} (${S}px)` });
-  return { png, count: items.length, split, inputSize: S };
+  const { cropSettings } = await import('../../data/face-crop.js');
+  const crop = cropSettings(options).mode === 'face' ? 'face crop' : 'no crop';
+  const png = await renderContactSheet(items, { title: `${options.name} / ${split} (${S}px, ${crop})` });
+  return { png, count: items.length, split, inputSize: S, items, crop };
 }
 
 async function runPreview(args: PreviewArgs): Promise<void> {
@@ -165,7 +167,7 @@ async function runPreview(args: PreviewArgs): Promise<void> {
   });
   await fs.mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
   await fs.writeFile(args.out, png.png);
-  console.log(`wrote ${args.out}: ${png.count} samples of ${name}/${png.split} at ${png.inputSize}px${args.occluded ? ', occluded' : ''}`);
+  console.log(`wrote ${args.out}: ${png.count} samples of ${name}/${png.split} at ${png.inputSize}px, ${png.crop}${args.occluded ? ', occluded' : ''}`);
 }
 
 const cmd: CommandModule = {
