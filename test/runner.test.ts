@@ -67,6 +67,9 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     const evalFile = JSON.parse(readFileSync(path.join(dir, 'eval.json'), 'utf8'));
     assert.equal(evalFile.tests.clean.n, 24);
     assert.equal(evalFile.tests.clean.confusion.flat().reduce((a: number, b: number) => a + b, 0), 24);
+    // Every metric a table may name: mean class accuracy and the mean test cross-entropy too.
+    assert.ok(evalFile.tests.clean.meanClassAccuracy >= 0 && evalFile.tests.clean.meanClassAccuracy <= 1);
+    assert.ok(Number.isFinite(evalFile.tests.clean.loss) && evalFile.tests.clean.loss > 0);
     // pACNN has gates: the occluded set reports covered vs uncovered alpha and their AUC.
     const gates = evalFile.tests.occluded.gates;
     assert.ok(gates.covered.n > 0 && gates.uncovered.n > 0, JSON.stringify(gates));

@@ -4,13 +4,25 @@ import { RunDir, type EvalFile, type RunMeta } from '../train/run-dir.js';
 import { meanStd } from '../train/metrics.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
+/** A row or column: which runs belong to it, and (on rows or on columns) the metric of its cells. */
+export interface TableLine {
+  name: string;
+  where?: Record<string, unknown>;
+  metric?: string;
+}
+
 /** The spec's table section, as the report needs it (mirrors schemas/spec.schema.json). */
 export interface TableSpec {
   id: string;
   title?: string;
-  rows: { name: string; where?: Record<string, unknown> }[];
-  columns: { name: string; where?: Record<string, unknown>; metric?: string }[];
+  rows: TableLine[];
+  columns: TableLine[];
   paper?: Record<string, Record<string, number | null>>;
+}
+
+/** A line with neither `where` nor `metric` is a method acnn does not run: paper values only. */
+export function isPaperOnly(line: TableLine): boolean {
+  return line.where === undefined && line.metric === undefined;
 }
 
 /** What a finished run directory contributes to a table. */
@@ -30,6 +42,8 @@ export interface Cell {
   paper?: number;
   /** Runs that match the cell but have no result yet. */
   pending: number;
+  /** What std is over: the runs (seeds, fold runs), or the folds of a single run's foldMean. */
+  spread?: 'runs' | 'folds';
 }
 
 /** Reads the run directories of the given run ids (reports never touch models). */
@@ -62,12 +76,27 @@ function matches(config: Record<string, unknown>, where: Record<string, unknown>
   return Object.entries(where).every(([k, v]) => JSON.stringify(getPath(config, k)) === JSON.stringify(v));
 }
 
-/** A metric path `clean.accuracy` reads `tests.clean.accuracy` of eval.json, as a percentage. */
+/**
+ * Where each metric the schema accepts lives in eval.json's `tests.<name>` entry, and whether
+ * it is a fraction shown in % (schemas/spec.schema.json $defs.metric lists the same names).
+ */
+export const METRICS: Record<string, { path: string; percent: boolean }> = {
+  accuracy: { path: 'accuracy', percent: true },
+  meanClassAccuracy: { path: 'meanClassAccuracy', percent: true },
+  loss: { path: 'loss', percent: false },
+  foldMean: { path: 'folds.mean', percent: true },
+  foldStd: { path: 'folds.std', percent: true },
+};
+
+/** A metric `clean.accuracy` reads `tests.clean.accuracy` of eval.json (fractions as percentages). */
 export function metricValue(evalFile: EvalFile | undefined, metric: string): number | undefined {
   if (!evalFile) return undefined;
-  const v = getPath(evalFile.tests, metric);
+  const dot = metric.indexOf('.');
+  const def = METRICS[metric.slice(dot + 1)];
+  if (dot < 0 || !def) return undefined;
+  const v = getPath(evalFile.tests[metric.slice(0, dot)], def.path);
   if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
-  return metric.endsWith('accuracy') ? 100 * v : v;
+  return def.percent ? 100 * v : v;
 }
 
 export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfigs: Map<string, Record<string, unknown>>): Cell[] {
@@ -76,17 +105,24 @@ export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfig
     for (const col of table.columns) {
       const paper = table.paper?.[row.name]?.[col.name] ?? undefined;
       const cell: Cell = { row: row.name, column: col.name, values: [], pending: 0, paper: paper ?? undefined };
-      // A row without `where` is a method acnn does not run (GAN-Inpainting): paper value only.
-      if (row.where) {
+      // A method acnn does not run (GAN-Inpainting, WLS-RF): paper value only.
+      if (!isPaperOnly(row) && !isPaperOnly(col)) {
+        const metric = col.metric ?? row.metric ?? `${col.name}.accuracy`;
+        let foldStd: number | undefined;
         for (const run of runs) {
           const config = plannedConfigs.get(run.id) ?? run.config;
           if (!matches(config, row.where) || !matches(config, col.where)) continue;
-          const v = run.meta?.status === 'done' ? metricValue(run.eval, col.metric ?? `${col.name}.accuracy`) : undefined;
+          const v = run.meta?.status === 'done' ? metricValue(run.eval, metric) : undefined;
           if (v === undefined) cell.pending++;
-          else cell.values.push(v);
+          else {
+            cell.values.push(v);
+            if (metric.endsWith('.foldMean')) foldStd = metricValue(run.eval, metric.replace(/foldMean$/, 'foldStd'));
+          }
         }
+        if (cell.values.length) Object.assign(cell, meanStd(cell.values), { spread: 'runs' });
+        // One run's mean over folds: its spread is the std over those folds (Table III, protocol a).
+        if (cell.values.length === 1 && foldStd !== undefined) Object.assign(cell, { std: foldStd, spread: 'folds' });
       }
-      if (cell.values.length) Object.assign(cell, meanStd(cell.values));
       cells.push(cell);
     }
   }
@@ -113,7 +149,7 @@ export function tableCsv(table: TableSpec, cells: Cell[]): string {
 
 function formatOurs(cell: Cell): string {
   if (cell.mean === undefined) return MISSING;
-  return cell.values.length > 1 ? `${cell.mean.toFixed(2)} ± ${cell.std!.toFixed(2)}` : cell.mean.toFixed(2);
+  return cell.values.length > 1 || cell.spread === 'folds' ? `${cell.mean.toFixed(2)} ± ${cell.std!.toFixed(2)}` : cell.mean.toFixed(2);
 }
 
 export async function writeTable(resultsDir: string, specName: string, table: TableSpec, cells: Cell[]): Promise<string> {

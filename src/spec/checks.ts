@@ -163,7 +163,13 @@ export function runConfigChecks(cfg: Obj): [Seg[], string][] {
       out.push([[...at, 'hold'], `fold ${folds.hold} does not exist: folds are 0 .. ${folds.k - 1}`]);
     }
   };
-  if (Array.isArray(train.data)) train.data.forEach((d, i) => isPlainObject(d) && foldCheck(d.folds, ['train', 'data', i, 'folds']));
+  if (Array.isArray(train.data)) {
+    train.data.forEach((d, i) => {
+      if (!isPlainObject(d)) return;
+      foldCheck(d.folds, ['train', 'data', i, 'folds']);
+      if (isPlainObject(d.folds) && d.folds.hold === undefined) out.push([['train', 'data', i, 'folds'], 'missing "hold": training data takes every fold but the held-out one']);
+    });
+  }
   if (isPlainObject(cfg.test)) for (const [name, t] of Object.entries(cfg.test)) if (isPlainObject(t)) foldCheck(t.folds, ['test', name, 'folds']);
   return out;
 }

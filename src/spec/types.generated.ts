@@ -307,13 +307,10 @@ export interface TrainData {
    * Sampling weight of this part relative to the others (1 = in proportion to its size).
    */
   weight: number;
-  /**
-   * Train on k-1 folds of this split: every fold but `hold` (required here). Use the same k, groupBy and seed as the test set that holds the fold out.
-   */
   folds?: Folds;
 }
 /**
- * K-fold protocol: the set is split into k folds (subject-independent with groupBy: subject). On a test set without hold: evaluated whole, with per-fold accuracies (metrics foldMean, foldStd; Table III protocol a). With hold: on a test set only that fold is evaluated, on training data every fold but that one is used (Table III protocol b: the held-out fold is a run axis).
+ * Train on k-1 folds of this split: every fold but `hold` (required here). Use the same k, groupBy and seed as the test sets that hold the fold out.
  */
 export interface Folds {
   /**
@@ -385,7 +382,7 @@ export interface TestSet {
    */
   split: string;
   occlusion?: TestOcclusion;
-  folds?: Folds;
+  folds?: Folds1;
 }
 /**
  * Deterministic synthetic occlusion of test images (same seed, same occluded images for every variant).
@@ -404,6 +401,27 @@ export interface TestOcclusion {
    */
   occluders: string;
   size: SizeRange1;
+}
+/**
+ * K-fold protocol: the set is split into k folds (subject-independent with groupBy: subject). On a test set without hold: evaluated whole, with per-fold accuracies (metrics foldMean, foldStd; Table III protocol a). With hold: on a test set only that fold is evaluated, on training data every fold but that one is used (Table III protocol b: the held-out fold is a run axis).
+ */
+export interface Folds1 {
+  /**
+   * Number of folds.
+   */
+  k: number;
+  /**
+   * subject: subject-independent folds (no subject in two folds); none: folds over samples.
+   */
+  groupBy: 'subject' | 'none';
+  /**
+   * Seed of the fold assignment.
+   */
+  seed: number;
+  /**
+   * The held-out fold, 0 .. k-1.
+   */
+  hold?: number;
 }
 /**
  * One explicit run: settings applied onto the spec, and tags that label it in tables.

@@ -1,17 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { regionPoints } from '../model/regions.js';
 import type { AcnnModel } from '../model/types.js';
-import { classificationMetrics, meanStd, rocAuc } from './metrics.js';
+import { rocAuc, summariseTest } from './metrics.js';
 import type { GateDiagnostics, TestResult } from './run-dir.js';
 import type { TestData } from './run-config.js';
 
 /**
- * Accuracy (the paper's metric), per-class accuracy and confusion on one test set; K-fold
- * accuracies when the set is split into folds; and, for gated variants, what the gates did.
+ * Accuracy (the paper's metric), mean class accuracy, mean cross-entropy, per-class accuracy
+ * and confusion on one test set; K-fold accuracies when the set is split into folds; and, for
+ * gated variants, what the gates did.
  */
 export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSize: number, batchSize: number): Promise<TestResult> {
   const labels: number[] = [];
   const preds: number[] = [];
+  const losses: number[] = [];
   const folds: number[] = [];
   const gates = new GateCollector();
   for await (const batch of test.batches(batchSize)) {
@@ -20,10 +22,14 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
       const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
       const pts = tf.tensor3d(points, [batch.size, 24, 2]);
       const o = model.forward(images, pts, false);
-      return { pred: o.logits.argMax(1), alpha: o.alpha, alphaGlobal: o.alphaGlobal };
+      const onehot = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), o.logits.shape[1]);
+      const loss = tf.losses.softmaxCrossEntropy(onehot, o.logits, undefined, undefined, tf.Reduction.NONE);
+      return { pred: o.logits.argMax(1), loss, alpha: o.alpha, alphaGlobal: o.alphaGlobal };
     });
     const pred = Array.from(await out.pred.data());
+    const loss = Array.from(await out.loss.data());
     out.pred.dispose();
+    out.loss.dispose();
     const alpha = out.alpha ? await out.alpha.data() : undefined;
     const alphaGlobal = out.alphaGlobal ? await out.alphaGlobal.data() : undefined;
     out.alpha?.dispose();
@@ -31,20 +37,12 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
     for (let i = 0; i < batch.size; i++) {
       labels.push(batch.labels[i]);
       preds.push(pred[i]);
+      losses.push(loss[i]);
       folds.push(test.foldOf ? test.foldOf(batch.ids[i]) : 0);
     }
     if (alpha) gates.add(batch.size, inputSize, alpha as Float32Array, points, batch.occluderMasks, alphaGlobal as Float32Array | undefined);
   }
-  const result: TestResult = classificationMetrics(labels, preds, model.options.numClasses);
-  if (test.folds && test.folds > 1) {
-    const accuracies: number[] = [];
-    for (let f = 0; f < test.folds; f++) {
-      const idx = folds.map((fold, i) => (fold === f ? i : -1)).filter((i) => i >= 0);
-      if (!idx.length) continue;
-      accuracies.push(idx.filter((i) => labels[i] === preds[i]).length / idx.length);
-    }
-    result.folds = { k: test.folds, accuracies, ...meanStd(accuracies) };
-  }
+  const result: TestResult = summariseTest(labels, preds, losses, model.options.numClasses, test.folds && test.folds > 1 ? { of: folds, k: test.folds } : undefined);
   const diag = gates.result();
   if (diag) result.gates = diag;
   return result;

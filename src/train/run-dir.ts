@@ -50,8 +50,13 @@ export interface TestResult {
   accuracy: number;
   n: number;
   stderr: number;
+  /** Mean of the per-class accuracies (classes present in the set). */
+  meanClassAccuracy?: number;
+  /** Mean softmax cross-entropy over the set. */
+  loss?: number;
   perClass: Record<string, number>;
   confusion: number[][];
+  /** K-fold sets evaluated whole: per-fold accuracies, mean and std (metrics foldMean, foldStd). */
   folds?: { k: number; accuracies: number[]; mean: number; std: number };
   gates?: GateDiagnostics;
 }
