@@ -17,7 +17,7 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
   const folds: number[] = [];
   const gates = new GateCollector();
   for await (const batch of test.batches(batchSize)) {
-    const points = regionPoints(batch.landmarks, inputSize, { round: false });
+    const points = regionPoints(batch.landmarks, inputSize);
     const out = tf.tidy(() => {
       const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
       const pts = tf.tensor3d(points, [batch.size, 24, 2]);

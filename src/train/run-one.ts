@@ -305,7 +305,8 @@ async function trainLoop(
 
 /** Forward + backward on one micro-batch; returns host numbers and the gradients (caller disposes). */
 function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number, dropoutSeed: number) {
-  const points = regionPoints(batch.landmarks, inputSize, { round: false });
+  // Region centres rounded to whole pixels, as the released nets do (facts §1; regions.ts).
+  const points = regionPoints(batch.landmarks, inputSize);
   let correct = 0;
   const { value, grads } = tf.variableGrads(() => {
     const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
