@@ -196,7 +196,8 @@ table:
   });
 
   it('stops before any training when a dataset is missing, naming the path and the env variable', async () => {
-    const res = await runCli(['run', path.join(repoRoot, 'configs', 'table2.yaml'), '--results', path.join(work, 't2')], {
+    // Without the ImageNet weights the run would stop at those first (runner-init.test.ts): trained from scratch here.
+    const res = await runCli(['run', path.join(repoRoot, 'configs', 'table2.yaml'), '--set', 'model.pretrained=null', '--results', path.join(work, 't2')], {
       env: { RAFDB_ROOT: path.join(work, 'no-such-rafdb'), AFFECTNET_ROOT: path.join(work, 'no-such-affectnet') },
       timeoutMs: 60_000,
     });

@@ -27,7 +27,7 @@ export async function checkpointExists(dir: string): Promise<boolean> {
   return false;
 }
 
-async function isFile(file: string): Promise<boolean> {
+export async function isFile(file: string): Promise<boolean> {
   try {
     return (await fs.stat(file)).isFile();
   } catch {

@@ -12,6 +12,7 @@ import { expandRuns, loadSpec, type RunConfig } from '../spec/index.js';
 import { UserError } from '../util/errors.js';
 import { catalogFor, resolveImagenet, weightsDir } from '../weights/store.js';
 import { RunDir } from './run-dir.js';
+import { isFile } from './checkpoint-dir.js';
 
 export interface RunInit {
   /** Torchvision weights to import (named layer skips are reported). */
@@ -24,14 +25,6 @@ export interface ModelInitSpec {
   spec?: string;
   where?: Record<string, unknown>;
   checkpoint?: string;
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await fs.stat(p)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 async function isDir(p: string): Promise<boolean> {
