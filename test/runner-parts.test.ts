@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
-import { acquireRunLock, RunLockedError } from '../src/train/lock.js';
+import { acquireRunLock, RunLockedError } from '../src/rundir/index.js';
 import { classificationMetrics, learningRate, rocAuc, meanStd } from '../src/train/metrics.js';
 import { assembleCells, tableCsv, type TableSpec, type RunRecord } from '../src/report/tables.js';
 

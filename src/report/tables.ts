@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { RunDir, type EvalFile, type RunMeta } from '../train/run-dir.js';
-import { meanStd } from '../train/metrics.js';
+import { RunDir, metricValue as storedMetric, type EvalFile, type RunMeta } from '../rundir/index.js';
+import { meanStd } from '../util/stats.js';
+import { getPath } from '../util/dotted.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /** The spec's table section, as the report needs it (mirrors schemas/spec.schema.json). */
@@ -32,29 +33,22 @@ export interface Cell {
   pending: number;
 }
 
-/** Reads the run directories of the given run ids (reports never touch models). */
-export async function readRuns(resultsDir: string, specName: string, ids: string[]): Promise<RunRecord[]> {
+/**
+ * Reads the run directories of the given runs (reports never touch models). A run's config is
+ * its config.json; `planned` (plan.json's copy) stands in for runs that have not started.
+ */
+export async function readRuns(resultsDir: string, specName: string, runs: { id: string; config?: unknown }[]): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
-  for (const id of ids) {
-    const dir = RunDir.for(resultsDir, specName, id);
-    const config = await dir.readConfig<Record<string, unknown>>();
+  for (const run of runs) {
+    const dir = RunDir.for(resultsDir, specName, run.id);
+    const config = (await dir.readConfig<Record<string, unknown>>()) ?? (run.config as Record<string, unknown> | undefined);
     if (!config) {
-      out.push({ id, config: {} });
+      out.push({ id: run.id, config: {} });
       continue;
     }
-    out.push({ id, config, meta: await dir.readMeta(), eval: await dir.readEval() });
+    out.push({ id: run.id, config, meta: await dir.readMeta(), eval: await dir.readEval() });
   }
   return out;
-}
-
-/** Dotted lookup: `model.variant`, `tags.trainset`. */
-export function getPath(obj: unknown, dotted: string): unknown {
-  let cur: unknown = obj;
-  for (const key of dotted.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
 }
 
 function matches(config: Record<string, unknown>, where: Record<string, unknown> | undefined): boolean {
@@ -62,11 +56,10 @@ function matches(config: Record<string, unknown>, where: Record<string, unknown>
   return Object.entries(where).every(([k, v]) => JSON.stringify(getPath(config, k)) === JSON.stringify(v));
 }
 
-/** A metric path `clean.accuracy` reads `tests.clean.accuracy` of eval.json, as a percentage. */
+/** A metric of eval.json (rundir/metrics.ts reads `clean.accuracy` as tests.clean.accuracy), accuracies as percentages. */
 export function metricValue(evalFile: EvalFile | undefined, metric: string): number | undefined {
-  if (!evalFile) return undefined;
-  const v = getPath(evalFile.tests, metric);
-  if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+  const v = storedMetric(evalFile, metric);
+  if (v === undefined) return undefined;
   return metric.endsWith('accuracy') ? 100 * v : v;
 }
 

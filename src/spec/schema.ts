@@ -4,9 +4,8 @@ import type { ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { isPlainObject, type Seg } from './paths.js';
+import { EXPANSION_KEYS } from './keys.js';
 
-/** Keys of a spec that shape the expansion or the presentation; a run's config has none of them. */
-export const EXPANSION_KEYS = ['name', 'description', 'extends', 'seeds', 'matrix', 'zip', 'runs', 'table', 'sweep'] as const;
 
 export type JsonSchema = Record<string, unknown>;
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { regionPoints } from '../model/regions.js';
 import type { AcnnModel } from '../model/types.js';
 import { classificationMetrics, meanStd, rocAuc } from './metrics.js';
-import type { GateDiagnostics, TestResult } from './run-dir.js';
+import type { GateDiagnostics, TestResult } from '../rundir/index.js';
 import type { TestData } from './run-config.js';
 
 /**

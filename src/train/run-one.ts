@@ -1,24 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { PlannedRun } from '../spec/index.js';
+import { runLabel, type PlannedRun } from '../spec/index.js';
 import { buildModel } from '../model/index.js';
 import { regionPoints } from '../model/regions.js';
 import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { loadPretrained } from '../model/pretrained.js';
 import type { AcnnModel } from '../model/types.js';
 import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { deriveSeed } from '../util/rng.js';
 import type { BackendInfo } from '../engine/backend.js';
-import { acquireRunLock } from './lock.js';
+import { acquireRunLock, RunDir, type RunMeta, type EvalFile } from '../rundir/index.js';
 import { checkpointExists } from './checkpoint-dir.js';
-import { RunDir, type RunMeta, type EvalFile } from './run-dir.js';
 import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
 import { evaluateTestSet } from './evaluate.js';
 import type { Reporter } from './progress.js';
-import { runLabel } from './run-label.js';
 import { modelOptionsOf, totalSteps, type RunData } from './run-config.js';
 import { runVersions, gitCommit } from './provenance.js';
 
@@ -78,7 +76,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     trainSeconds: resume ? (prior!.trainSeconds ?? 0) : 0,
     resumedFrom: resume ? [...(prior!.resumedFrom ?? [])] : [],
   };
-  await writeJsonAtomic(dir.configFile, cfg);
+  await dir.writeConfig(cfg);
 
   const seed = cfg.train.seed;
   const model = buildModel(modelOptionsOf(cfg), deriveSeed(seed, 'init'));
@@ -126,7 +124,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
       await writeFileAtomic(dir.confusionFile(name), confusionCsv(result.confusion));
       opts.reporter.emit({ type: 'eval', runId: run.id, test: name, accuracy: result.accuracy, n: result.n });
     }
-    await writeJsonAtomic(dir.evalFile, evalFile);
+    await dir.writeEval(evalFile);
     meta.status = 'done';
     meta.endedAt = new Date().toISOString();
     await dir.writeMeta(meta);

@@ -3,6 +3,7 @@ import validate from './validate.js';
 import render from './render.js';
 import plan from './plan.js';
 import run from './run.js';
+import runDir from './run-dir.js';
 import status from './status.js';
 import tables from './tables.js';
 import model from './model.js';
@@ -11,4 +12,4 @@ import doctor from './doctor.js';
 import sweep from './sweep.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [validate, render, plan, run, status, tables, sweep, data, model, doctor];
+export const commands: CommandModule<any, any>[] = [validate, render, plan, run, runDir, status, tables, sweep, data, model, doctor];

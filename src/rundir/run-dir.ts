@@ -1,63 +1,36 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { canonicalJson } from '../spec/paths.js';
+import type { EvalFile, RunMeta } from './types.js';
 
-/** The files of one run directory (docs/design.md, "Run directories"). */
-export type RunStatus = 'pending' | 'running' | 'interrupted' | 'failed' | 'done';
-
-export interface RunMeta {
-  runId: string;
-  spec: string;
-  status: RunStatus;
-  /** Training progress (updated at every logging step). */
-  step: number;
-  /** The step of the last checkpoint: where an interrupted run resumes. */
-  checkpointStep?: number;
-  totalSteps: number;
-  backend?: { name: string; version?: string; device?: string };
-  versions?: Record<string, string>;
-  git?: string | null;
-  host?: string;
-  pid?: number;
-  startedAt?: string;
-  updatedAt?: string;
-  endedAt?: string;
-  error?: string;
-  /** Seconds spent training, summed over resumed sessions. */
-  trainSeconds?: number;
-  resumedFrom?: number[];
+/** results/<spec>: a spec's run directories, its plan.json and its tables. */
+export function specResultsDir(resultsDir: string, specName: string): string {
+  return path.join(resultsDir, specName);
 }
 
-export interface TestResult {
-  accuracy: number;
-  n: number;
-  stderr: number;
-  perClass: Record<string, number>;
-  confusion: number[][];
-  folds?: { k: number; accuracies: number[]; mean: number; std: number };
-  gates?: GateDiagnostics;
-}
-
-export interface GateDiagnostics {
-  /** Mean alpha over all patches and samples. */
-  meanAlpha: number;
-  meanAlphaGlobal?: number;
-  /** Only on occluded sets: patches whose centre the occluder covers vs the rest. */
-  covered?: { n: number; meanAlpha: number };
-  uncovered?: { n: number; meanAlpha: number };
-  /** AUC of (1 - alpha) separating covered from uncovered patches: 0.5 = gates ignore occlusion. */
-  auc?: number;
-}
-
-export interface EvalFile {
-  tests: Record<string, TestResult>;
-}
-
+/**
+ * One run directory, results/<spec>/<run-id>/ (docs/design.md, "Run directories"). Every file
+ * is written atomically, so a reader never sees half of one.
+ */
 export class RunDir {
   constructor(readonly dir: string) {}
 
   static for(resultsDir: string, specName: string, runId: string): RunDir {
-    return new RunDir(path.join(resultsDir, specName, runId));
+    return new RunDir(path.join(specResultsDir(resultsDir, specName), runId));
+  }
+
+  /** The run id: the directory's name. */
+  get runId() {
+    return path.basename(this.dir);
+  }
+  /** The spec's name: the parent directory's name. */
+  get specName() {
+    return path.basename(path.dirname(this.dir));
+  }
+  /** The results directory the run lives in. */
+  get resultsDir() {
+    return path.dirname(path.dirname(this.dir));
   }
 
   get configFile() {
@@ -80,16 +53,28 @@ export class RunDir {
   }
 
   async readMeta(): Promise<RunMeta | undefined> {
-    return readJson<RunMeta>(this.metaFile);
+    return readJsonFile<RunMeta>(this.metaFile);
   }
   async writeMeta(meta: RunMeta): Promise<void> {
     await writeJsonAtomic(this.metaFile, { ...meta, updatedAt: new Date().toISOString() });
   }
   async readEval(): Promise<EvalFile | undefined> {
-    return readJson<EvalFile>(this.evalFile);
+    return readJsonFile<EvalFile>(this.evalFile);
+  }
+  async writeEval(evalFile: EvalFile): Promise<void> {
+    await writeJsonAtomic(this.evalFile, evalFile);
   }
   async readConfig<T = unknown>(): Promise<T | undefined> {
-    return readJson<T>(this.configFile);
+    return readJsonFile<T>(this.configFile);
+  }
+  /**
+   * Writes config.json, unless it already holds the same config (a finished run's files stay
+   * untouched when it is planned or launched again).
+   */
+  async writeConfig(config: unknown): Promise<void> {
+    const prior = await this.readConfig().catch(() => undefined);
+    if (prior !== undefined && canonicalJson(prior) === canonicalJson(config)) return;
+    await writeJsonAtomic(this.configFile, config);
   }
 
   /** Metric lines up to and including `upToStep`; later lines belong to work that was lost. */
@@ -124,7 +109,12 @@ export class RunDir {
   }
 }
 
-async function readJson<T>(file: string): Promise<T | undefined> {
+/**
+ * A JSON file of a results folder: undefined when it does not exist; an error naming the file
+ * when it cannot be read or parsed (they are written atomically, so that means a hand edit or a
+ * foreign file, which no reader should guess around).
+ */
+export async function readJsonFile<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch (err) {
