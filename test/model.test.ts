@@ -11,7 +11,8 @@ import { cropCorners, cropPatches } from '../src/model/crop.js';
 import { loadPretrained, toTfLayout } from '../src/model/pretrained.js';
 import { regionPoints } from '../src/model/regions.js';
 import { encodeSafetensors, parseSafetensors } from '../src/model/safetensors.js';
-import { readLandmarkFile, regionsForRows } from '../src/model/summary.js';
+import { regionsForRows } from '../src/model/summary.js';
+import { readLandmarkFile } from '../src/data/landmarks/file.js';
 import type { Backbone, ModelOptions, Variant } from '../src/model/types.js';
 
 const VARIANTS: Variant[] = ['base', 'pcnn', 'pacnn', 'gcnn', 'gacnn', 'dlpcnn'];

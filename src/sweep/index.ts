@@ -16,6 +16,7 @@ export {
   bestValue,
   runSweepLocally,
   submitSweep,
+  relativePath,
   type SweepRequest,
   type SweepPlan,
   type SweepOutputs,

@@ -71,7 +71,7 @@ export function formatDryRun(plan: SweepPlan, rows: Awaited<ReturnType<typeof dr
   const table = [['#', 'run', 'status', ...keys], ...rows.map((r) => [String(r.index), r.runId, r.status ?? '', ...keys.map((k) => valueText(r.values[k]))])];
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const lines = table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
-  lines.push(`${plan.trials.length} trials of ${plan.loaded.name}; run directories under ${rel(plan.specResults)}/`);
+  lines.push(`${plan.trials.length} trials of ${plan.loaded.name}; run directories under ${relativePath(plan.specResults)}/`);
   return lines.join('\n');
 }
 
@@ -97,7 +97,7 @@ export async function writeSweepOutputs(plan: SweepPlan): Promise<SweepOutputs> 
     outFile: bestFile,
     trial,
     sets: plan.request.set ?? [],
-    header: `Best trial ${trial.index} (run ${trial.id}) of the ${loaded.name} sweep: ${obj.metric} = ${bestValue(summary)} (${obj.mode}).\n\`acnn run ${rel(bestFile)}\` reproduces it (same run id, so its results are reused).`,
+    header: `Best trial ${trial.index} (run ${trial.id}) of the ${loaded.name} sweep: ${obj.metric} = ${bestValue(summary)} (${obj.mode}).\n\`acnn run ${relativePath(bestFile)}\` reproduces it (same run id, so its results are reused).`,
   });
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(bestFile, text);
@@ -171,6 +171,7 @@ function flagsOf(plan: SweepPlan): RunFlags {
   return { backend: plan.request.backend, cacheDir: path.resolve(plan.request.cacheDir) };
 }
 
-export function rel(p: string): string {
+/** A path as the user would type it from here. */
+export function relativePath(p: string): string {
   return path.relative(process.cwd(), p) || '.';
 }

@@ -50,12 +50,20 @@ export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunO
     return 'skipped';
   }
   const lock = await acquireRunLock(dir.dir);
+  // Another process took the lock over (this one stalled past the lock's staleness): stop
+  // without writing anything more into what is now its run directory.
+  const shouldStop = () => {
+    if (lock.lost) throw new LockLostError(`${dir.dir}: the run lock was taken over by another process (${lock.lost.message}); stopped`);
+    return opts.shouldStop();
+  };
   try {
-    return await trainAndEvaluate(run, dir, prior, opts);
+    return await trainAndEvaluate(run, dir, prior, { ...opts, shouldStop });
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
+
+export class LockLostError extends Error {}
 
 async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | undefined, opts: RunOneOptions): Promise<RunOutcome> {
   const cfg = run.config;
@@ -136,6 +144,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     });
     return 'done';
   } catch (err) {
+    if (err instanceof LockLostError) throw err;
     meta.status = 'failed';
     meta.error = err instanceof Error ? err.message : String(err);
     meta.endedAt = new Date().toISOString();

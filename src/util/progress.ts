@@ -27,6 +27,20 @@ export function multiBar(stream: NodeJS.WriteStream = process.stderr): cliProgre
   );
 }
 
+/** Bars by name, made on first update: `acnn data check` draws one for each split it decodes. */
+export function namedBars(stream: NodeJS.WriteStream = process.stderr): { update(name: string, done: number, total: number): void; stop(): void } {
+  const multi = multiBar(stream);
+  const bars = new Map<string, cliProgress.SingleBar>();
+  return {
+    update(name, done, total) {
+      let bar = bars.get(name);
+      if (!bar) bars.set(name, (bar = multi.create(total, 0, { label: name, info: '' })));
+      bar.update(done);
+    },
+    stop: () => stopBars(multi),
+  };
+}
+
 /** Stops the bars after drawing them once more, so lines logged since the last redraw are not lost. */
 export function stopBars(multi: cliProgress.MultiBar): void {
   multi.update();

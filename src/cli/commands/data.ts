@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../util/errors.js';
 import type { DatasetOptions } from '../../data/types.js';
+import { namedBars } from '../../util/progress.js';
 
 /** What `acnn data` needs from a spec: its datasets, and for preview the input size and occlusion. */
 export interface SpecData {
@@ -65,17 +66,18 @@ async function runCheck(args: CheckArgs): Promise<void> {
   const { checkDatasets, formatCheck } = await import('../../data/check.js');
   const sd = await specData(args.spec, args.set);
   const datasets = pickDatasets(sd.datasets, args.dataset, args.spec);
-  const tty = !args.json && process.stderr.isTTY;
-  const result = await checkDatasets(datasets, {
-    decode: args.decode !== false,
-    detect: !!args.detect,
-    noFace: args['no-face'] === 'skip' ? 'skip' : args['no-face'] === 'meanShape' ? 'meanShape' : undefined,
-    onProgress: tty
-      ? (name, split, done, total) => {
-          if (done === total || done % 200 === 0) process.stderr.write(`\r${name}/${split}: decoded ${done}/${total}${done === total ? '\n' : ''}`);
-        }
-      : undefined,
-  });
+  const bars = !args.json && process.stderr.isTTY ? namedBars() : undefined;
+  let result;
+  try {
+    result = await checkDatasets(datasets, {
+      decode: args.decode !== false,
+      detect: !!args.detect,
+      noFace: args['no-face'] === 'skip' ? 'skip' : args['no-face'] === 'meanShape' ? 'meanShape' : undefined,
+      onProgress: bars && ((name, split, done, total) => bars.update(`${name}/${split}`, done, total)),
+    });
+  } finally {
+    bars?.stop();
+  }
   if (args.json) process.stdout.write(`${JSON.stringify(result.report, null, 2)}\n`);
   else console.log(formatCheck(result));
 }

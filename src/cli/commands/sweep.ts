@@ -61,6 +61,7 @@ export default cmd;
 
 async function sweepCommand(argv: SweepArgs): Promise<number> {
   const sweep = await import('../../sweep/index.js');
+  const rel = sweep.relativePath;
   const { chooseProgressMode, valueText } = await import('../../util/progress.js');
   const request = { spec: argv.spec, grid: argv.grid, set: argv.set, resultsDir: path.resolve(RESULTS_DIR), cacheDir: CACHE_DIR, backend: argv.backend };
   const plan = await sweep.planSweepRequest(request, { fromManifest: argv.summary && argv.set === undefined && argv.grid === undefined });
@@ -73,7 +74,7 @@ async function sweepCommand(argv: SweepArgs): Promise<number> {
   }
   if (argv.summary) {
     const outputs = await sweep.writeSweepOutputs(plan);
-    printOutputs(outputs, sweep.bestValue(outputs.summary), valueText);
+    printOutputs(outputs, sweep.bestValue(outputs.summary), valueText, rel);
     return 0;
   }
 
@@ -115,7 +116,7 @@ async function sweepCommand(argv: SweepArgs): Promise<number> {
   return failed.length || unfinished.length ? 1 : 0;
 }
 
-function printOutputs(o: import('../../sweep/index.js').SweepOutputs, best: number | undefined, valueText: (v: unknown) => string): void {
+function printOutputs(o: import('../../sweep/index.js').SweepOutputs, best: number | undefined, valueText: (v: unknown) => string, rel: (p: string) => string): void {
   const { summary, csvFile, bestFile } = o;
   console.log(`wrote ${rel(csvFile)} (${summary.rows.length} trials, ${summary.rows.filter((r) => r.status === 'done').length} done)`);
   if (!summary.best || !bestFile) return;
@@ -126,8 +127,4 @@ function printOutputs(o: import('../../sweep/index.js').SweepOutputs, best: numb
 
 function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function rel(p: string): string {
-  return path.relative(process.cwd(), p) || '.';
 }

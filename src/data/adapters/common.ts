@@ -168,20 +168,3 @@ export function rel(root: string, file: string): string {
 }
 
 export { CLASSES };
-
-/** One CSV line into trimmed fields; double quotes group commas (the manifests and AffectNet's CSVs). */
-export function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',').map((s) => s.trim());
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (const ch of line) {
-    if (ch === '"') q = !q;
-    else if (ch === ',' && !q) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
-}
