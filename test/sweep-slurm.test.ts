@@ -6,6 +6,7 @@ import path from 'node:path';
 import { manifestTrials, summarize, summaryCsv, sweepState, writeManifest, type SweepState } from '../src/sweep/index.js';
 import { LocalLauncher, SlurmLauncher, acnnCommand } from '../src/launch/index.js';
 import { FAKE_PROGRAM, RecordingDisplay, gridTrials, jobsOf, tinySpec } from './sweep-helpers.js';
+import { skipBecause } from './helpers/skip.js';
 
 /**
  * Against a real Slurm: the one-node cluster of test/slurm/start-cluster.sh. Skips (saying why)
@@ -41,8 +42,7 @@ describe('sweep: Slurm executor on a real cluster', function () {
     const problem = clusterProblem();
     if (problem) {
       if (process.env.ACNN_SLURM_TEST === '1') throw new Error(`ACNN_SLURM_TEST=1 but the Slurm cluster is not usable: ${problem}`);
-      console.log(`      (skipped: ${problem})`);
-      this.skip();
+      skipBecause(this, `${problem} (set ACNN_SLURM_TEST=1 to make that a failure)`);
     }
     root = mkdtempSync(path.join(os.tmpdir(), 'acnn-sweep-slurm-'));
   });

@@ -249,13 +249,14 @@ describe('launch: local workers (fake runner processes)', function () {
   it('a SIGKILLed job is contained; the others finish; a rerun resumes it', async () => {
     const trials = gridTrials({ 'train.lr': [0.1, 0.01, 0.001] });
     let killed = false;
+    // Job 0 stalls after its first step and is killed there.
     const display = new RecordingDisplay((v, what) => {
-      if (!killed && what === 'progress' && v.job.index === 0 && v.step >= 2 && v.pid) {
+      if (!killed && what === 'progress' && v.job.index === 0 && v.step >= 1 && v.pid) {
         killed = true;
         process.kill(v.pid, 'SIGKILL');
       }
     });
-    const first = await launch(trials, { display, fakeEnv: { FAKE_STEP_MS: '150' } });
+    const first = await launch(trials, { display, fakeEnv: { FAKE_STALL_RUN: trials[0].id } });
     assert.ok(killed);
     assert.equal(first.views[0].status, 'failed');
     assert.match(first.views[0].note!, /SIGKILL/);
@@ -265,7 +266,7 @@ describe('launch: local workers (fake runner processes)', function () {
     assert.deepEqual(second.views.map((v) => v.status), ['done', 'done', 'done']);
     const runs = invocations(specResults(), trials[0].id);
     assert.equal(runs.length, 2);
-    assert.match(runs[1], /from [2-5]$/, 'resumed from its last saved step');
+    assert.match(runs[1], /from 1$/, 'resumed from its last saved step');
     assert.equal(invocations(specResults(), trials[1].id).length, 1);
   });
 

@@ -119,6 +119,6 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file}: unreadable (${(err as Error).message})`);
+    throw new Error(`${file}: unreadable (${(err as Error).message})`, { cause: err });
   }
 }

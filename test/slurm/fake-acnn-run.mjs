@@ -5,7 +5,8 @@
 // writes meta.json, metrics.jsonl and eval.json there; a finished run is skipped unless --force;
 // an unfinished one resumes at its last saved step; JSON events on stdout. Its accuracy is a hash
 // of the config, so any launcher gets the same; `fail: 1` in the config fails it at step 2, and
-// `fakeStepMs` sets its step time (else FAKE_STEP_MS, else 100 ms).
+// `fakeStepMs` sets its step time (else FAKE_STEP_MS, else 100 ms). FAKE_STALL_RUN=<run id>: that run
+// stalls after its first step until it is stopped or killed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,7 +54,8 @@ const onStop = () => {
 process.on('SIGINT', onStop);
 process.on('SIGTERM', onStop);
 for (let step = start + 1; step <= steps; step++) {
-  if (!stop) await new Promise((r) => ((wake = r), setTimeout(r, stepMs)));
+  const stall = process.env.FAKE_STALL_RUN === id && step > 1;
+  if (!stop) await new Promise((r) => ((wake = r), setTimeout(r, stall ? 600_000 : stepMs)));
   if ((config.fail === 1 || config.fail === true) && step === 2) {
     write(metaFile, { ...meta, step: step - 1, status: 'failed', error: 'fake failure', endedAt: new Date().toISOString() });
     emit({ type: 'run-end', status: 'failed', error: 'fake failure' });
