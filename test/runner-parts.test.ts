@@ -8,6 +8,9 @@ import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
 import { acquireRunLock, RunLockedError } from '../src/rundir/index.js';
 import { classificationMetrics, learningRate, rocAuc, meanStd } from '../src/train/metrics.js';
 import { assembleCells, tableCsv, type TableSpec, type RunRecord } from '../src/report/tables.js';
+import { reportRuns } from '../src/report/build.js';
+import { writePlan, type PlanFile } from '../src/rundir/index.js';
+import { loadSpec, expandRuns } from '../src/spec/index.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'acnn-runner-'));
 
@@ -151,5 +154,25 @@ describe('table assembly', () => {
     assert.equal(csv[1], 'VGG16,85.00 ± 7.07,80.96,65.00 ± 7.07,75.26');
     assert.equal(csv[2], 'pCNN,NA,NA,NA,NA');
     assert.equal(csv[3], 'GAN-Inpainting,NA,81.87,NA,NA');
+  });
+});
+
+describe('which runs a report covers', () => {
+  it("plan.json of this spec file; the spec's expansion without one, with --set, or when the plan is another file's", async () => {
+    const results = tmp();
+    const loaded = await loadSpec(path.resolve('test/fixtures/specs/good.yaml'));
+    const expanded = expandRuns(loaded).map((r) => r.id);
+    assert.deepEqual((await reportRuns(loaded, results)).source, 'spec');
+    const plan: PlanFile = { version: 1, spec: 'good', specFile: loaded.file, sets: ['train.iterations=2'], createdAt: 'then', runs: [{ id: 'abc', index: 0, label: 'x', config: {} as never }] };
+    await writePlan(results, plan);
+    const fromPlan = await reportRuns(loaded, results);
+    assert.equal(fromPlan.source, 'plan');
+    assert.deepEqual(fromPlan.runs.map((r) => r.id), ['abc']);
+    assert.deepEqual((await reportRuns(loaded, results, { replan: true })).runs.map((r) => r.id), expanded);
+    await writePlan(results, { ...plan, specFile: '/elsewhere/best.yaml' });
+    const foreign = await reportRuns(loaded, results);
+    assert.equal(foreign.source, 'spec');
+    assert.match(foreign.ignoredPlan!, /best\.yaml/);
+    assert.deepEqual(foreign.runs.map((r) => r.id), expanded);
   });
 });

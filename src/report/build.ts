@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { expandRuns, runLabel, type LoadedSpec } from '../spec/index.js';
 import { readPlan, type PlanRun } from '../rundir/index.js';
 import { assembleCells, readRuns, writeTable, type TableSpec } from './tables.js';
@@ -9,6 +10,8 @@ export interface ReportRuns {
   source: 'plan' | 'spec';
   /** plan.json's createdAt, when read from it. */
   plannedAt?: string;
+  /** Why plan.json was not used, when there is one. */
+  ignoredPlan?: string;
 }
 
 /**
@@ -18,9 +21,11 @@ export interface ReportRuns {
  */
 export async function reportRuns(loaded: LoadedSpec, resultsDir: string, opts: { replan?: boolean } = {}): Promise<ReportRuns> {
   const plan = opts.replan ? undefined : await readPlan(resultsDir, loaded.name);
-  if (plan) return { runs: plan.runs, source: 'plan', plannedAt: plan.createdAt };
+  // Another spec file with the same name (a sweep's best.yaml) shares the results folder: its plan is not this spec's.
+  const foreign = plan && path.resolve(plan.specFile) !== path.resolve(loaded.file) ? `plan.json is of ${plan.specFile}` : undefined;
+  if (plan && !foreign) return { runs: plan.runs, source: 'plan', plannedAt: plan.createdAt };
   const runs = expandRuns(loaded).map((r) => ({ id: r.id, index: r.index, label: runLabel(r), config: r.config }));
-  return { runs, source: 'spec' };
+  return { runs, source: 'spec', ignoredPlan: foreign };
 }
 
 /**
@@ -37,5 +42,6 @@ export async function buildTables(loaded: LoadedSpec, resultsDir: string, runs: 
 
 /** Where a report's runs came from, in a few words for the user. */
 export function describeSource(s: ReportRuns): string {
-  return s.source === 'plan' ? `runs of the acnn run of ${s.plannedAt} (plan.json)` : 'runs from expanding the spec now: no plan.json, or --set given';
+  if (s.source === 'plan') return `runs of the acnn run of ${s.plannedAt} (plan.json)`;
+  return `runs from expanding the spec now: ${s.ignoredPlan ?? 'no plan.json, or --set given'}`;
 }
