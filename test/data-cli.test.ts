@@ -117,4 +117,35 @@ describe('acnn data (CLI)', function () {
     assert.equal(meta.format, 'png');
     assert.ok((meta.width ?? 0) > 100);
   });
+
+  /** Fraction of an item's pixels in the fixture's face colour. */
+  const faceShare = (item: { rgb: Uint8Array }) => {
+    let n = 0;
+    for (let i = 0; i < item.rgb.length; i += 3) if (Math.abs(item.rgb[i] - fx.FACE_RGB[0]) < 30 && item.rgb[i + 1] < 60 && item.rgb[i + 2] < 60) n++;
+    return n / (item.rgb.length / 3);
+  };
+
+  it('data preview of a CK+ folder draws face crops (the landmarks box plus margin), not full frames; crop: none draws the frame', async () => {
+    const ck = { name: 'ck', format: 'ckplus', root: path.join(dir, 'ck') };
+    const cropped = await renderPreview(ck, { count: 4, inputSize: 64, seed: 1 });
+    assert.equal(cropped.crop, 'face crop');
+    for (const item of cropped.items) {
+      assert.ok(faceShare(item) > 0.95, `face share ${faceShare(item)}`);
+      // The 68 points fill the crop: their box is 1/1.3 of the 232/224-resized crop, centred.
+      const xs = Array.from(item.landmarks).filter((_, i) => i % 2 === 0);
+      const span = Math.max(...xs) - Math.min(...xs);
+      assert.ok(Math.abs(span - (64 * (67 / 64)) / 1.3) < 2, `landmark span ${span}`);
+    }
+    const frame = await renderPreview({ ...ck, crop: 'none' }, { count: 4, inputSize: 64, seed: 1 });
+    assert.equal(frame.crop, 'no crop');
+    for (const item of frame.items) assert.ok(faceShare(item) < 0.35, `face share ${faceShare(item)}`);
+  });
+
+  it('acnn data preview (CLI) writes the sheet and says it is face-cropped', async () => {
+    const out = path.join(dir, 'ck.png');
+    const r = await acnn(['data', 'preview', spec, '--dataset', 'ck', '--count', '4', '--size', '64', '--out', out], { RAFDB_ROOT: path.join(dir, 'raf') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /wrote .*ck\.png: 4 samples of ck\/all at 64px, face crop/);
+    assert.equal((await sharp(out).metadata()).format, 'png');
+  });
 });

@@ -82,6 +82,23 @@ describe('occlusion synthesis', () => {
     assert.ok(!Buffer.from(a.mask).equals(Buffer.from(d.mask)) || a.kind !== d.kind);
   });
 
+  it('CK+ blocks are sized on the 48 px face crop and placed on the face when the face is known', () => {
+    const img = face(96);
+    const sq = { x: 40, y: 20, side: 48 };
+    for (const [protocol, base] of [['ck-r8', 8], ['ck-r16', 16], ['ck-r24', 24]] as const) {
+      for (let i = 0; i < 20; i++) {
+        const out = occlude(img, img.landmarks, { protocol }, new Rng(i), sq);
+        assert.deepEqual([out.box.w, out.box.h], [base, base]);
+        assert.ok(out.box.x >= sq.x && out.box.x + base <= sq.x + sq.side, `x ${out.box.x}`);
+        assert.ok(out.box.y >= sq.y && out.box.y + base <= sq.y + sq.side, `y ${out.box.y}`);
+      }
+    }
+    // A face half outside the image: the block stays inside the image.
+    const out = occlude(img, img.landmarks, { protocol: 'ck-r24' }, new Rng(3), { x: 70, y: -30, side: 96 });
+    assert.equal(out.box.w, 48);
+    assert.ok(out.box.x + 48 <= 96 && out.box.y >= 0);
+  });
+
   for (const size of [48, 96]) {
     it(`CK+ blocks R8/R16/R24 scale with the image (${size}px) and mask exactly the block`, () => {
       const img = face(size);

@@ -67,10 +67,20 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     const evalFile = JSON.parse(readFileSync(path.join(dir, 'eval.json'), 'utf8'));
     assert.equal(evalFile.tests.clean.n, 24);
     assert.equal(evalFile.tests.clean.confusion.flat().reduce((a: number, b: number) => a + b, 0), 24);
-    // pACNN has gates: the occluded set reports covered vs uncovered alpha and their AUC.
-    const gates = evalFile.tests.occluded.gates;
-    assert.ok(gates.covered.n > 0 && gates.uncovered.n > 0, JSON.stringify(gates));
-    assert.ok(gates.auc >= 0 && gates.auc <= 1);
+    // Every metric a table may name: mean class accuracy and the mean test cross-entropy too.
+    assert.ok(evalFile.tests.clean.meanClassAccuracy >= 0 && evalFile.tests.clean.meanClassAccuracy <= 1);
+    assert.ok(Number.isFinite(evalFile.tests.clean.loss) && evalFile.tests.clean.loss > 0);
+    // pACNN has gates: the occluded set reports how alpha and the feature norms treat covered patches.
+    const occ = evalFile.tests.occluded.patches.occlusion;
+    assert.ok(occ.covered > 0 && occ.covered < occ.patches, JSON.stringify(occ));
+    for (const score of [occ.alpha, occ.norm]) assert.ok(score.auc >= 0 && score.auc <= 1 && Math.abs(score.spearman) <= 1, JSON.stringify(score));
+    assert.equal(evalFile.tests.clean.patches.occlusion, undefined);
+    // The attention-map figure's input: the first test images with their gates.
+    const samples = JSON.parse(readFileSync(path.join(dir, 'samples', 'occluded.json'), 'utf8')).samples;
+    assert.equal(samples.length, 8);
+    assert.equal(samples[0].alpha.length, 24);
+    assert.equal(samples[0].coverage.length, 24);
+    assert.ok(existsSync(path.join(dir, 'samples', samples[0].image)));
     const rows = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(rows.length, 8);
     // Tensor memory stays flat over the run (from the second step: the first creates optimizer slots).
@@ -216,7 +226,8 @@ table:
   });
 
   it('stops before any training when a dataset is missing, naming the path and the env variable', async () => {
-    const res = await runCli(['run', path.join(repoRoot, 'configs', 'table2.yaml'), '--results', path.join(work, 't2')], {
+    // Without the ImageNet weights the run would stop at those first (runner-init.test.ts): trained from scratch here.
+    const res = await runCli(['run', path.join(repoRoot, 'configs', 'table2.yaml'), '--set', 'model.pretrained=null', '--results', path.join(work, 't2')], {
       env: { RAFDB_ROOT: path.join(work, 'no-such-rafdb'), AFFECTNET_ROOT: path.join(work, 'no-such-affectnet') },
       timeoutMs: 60_000,
     });

@@ -3,6 +3,7 @@ import { Rng, deriveSeed } from '../util/rng.js';
 import { DataError } from './images.js';
 import { applyTransform, planTransform } from './transforms.js';
 import { occlude, occlusionRng, prepareOcclusion, type OcclusionSpec } from './occlusion/index.js';
+import { cropSettings, faceSquare, loadSample } from './face-crop.js';
 import type { Batch, DataProblem, DatasetAdapter, DatasetOptions, OccludedImage, SampleRef } from './types.js';
 
 /** Where a loader stands: the next sample to read is `order(epoch)[index]`. */
@@ -27,8 +28,17 @@ export interface LoaderOcclusion {
   kinds?: string[];
 }
 
-/** The call the loader makes per occluded sample; the default is src/data/occlusion's occlude(). */
-export type OccludeFn = (image: { rgb: Uint8Array; width: number; height: number }, landmarks: Float32Array, rng: Rng) => OccludedImage | Promise<OccludedImage>;
+/**
+ * The call the loader makes per occluded sample; the default is src/data/occlusion's occlude().
+ * `face` is the face square in image pixels (what CK+'s block sizes are relative to).
+ */
+export type OccludeFn = (
+  image: { rgb: Uint8Array; width: number; height: number },
+  landmarks: Float32Array,
+  rng: Rng,
+  face?: { x: number; y: number; side: number },
+  label?: number,
+) => OccludedImage | Promise<OccludedImage>;
 
 export interface LoaderOptions {
   adapter: DatasetAdapter;
@@ -135,12 +145,13 @@ type Settings = ReturnType<typeof loaderSettings>;
 function samplePreparer(opts: LoaderOptions, cfg: Settings): (ref: SampleRef, epoch: number) => Promise<Prepared> {
   const { adapter, options, inputSize: S, train, seed } = opts;
   const { occ, ratio } = cfg;
+  const faceMargin = cropSettings(options).margin;
   let occludeFn: Promise<OccludeFn> | undefined;
   // The occluder folder is read once per loader, on the first occluded sample.
   const getOcclude = (): Promise<OccludeFn> =>
     (occludeFn ??= opts.occlude
       ? Promise.resolve(opts.occlude)
-      : prepareOcclusion(toOcclusionSpec(occ!)).then((o) => (image, landmarks, rng) => occlude(image, landmarks, o, rng)));
+      : prepareOcclusion(toOcclusionSpec(occ!)).then((o) => (image, landmarks, rng, face, label) => occlude(image, landmarks, o, rng, face, label)));
   const cache = new Map<string, Prepared>();
   let cacheBytes = 0;
   const cacheLimit = train ? 0 : opts.testCacheBytes ?? 1 << 30;
@@ -148,7 +159,8 @@ function samplePreparer(opts: LoaderOptions, cfg: Settings): (ref: SampleRef, ep
   return async (ref, epoch) => {
     const hit = cache.get(ref.id);
     if (hit) return hit;
-    const decoded = await adapter.load(ref, options);
+    // The dataset's face crop (full-frame formats) happens here, before the resize.
+    const decoded = await loadSample(adapter, ref, options);
     let plan;
     let occRng: Rng | undefined;
     let occluded = false;
@@ -173,7 +185,7 @@ function samplePreparer(opts: LoaderOptions, cfg: Settings): (ref: SampleRef, ep
     if (occluded && occRng && occ) {
       const fn = await getOcclude();
       // The occluded copy keeps the clean landmarks (the paper's protocol).
-      const o = await fn({ rgb: t.rgb, width: S, height: S }, t.landmarks, occRng);
+      const o = await fn({ rgb: t.rgb, width: S, height: S }, t.landmarks, occRng, faceSquare(t.landmarks, faceMargin), ref.label);
       out = { rgb: o.rgb, landmarks: t.landmarks, mask: o.mask };
     }
     if (cacheLimit > 0) {

@@ -4,5 +4,7 @@ export { describeModel, BACKBONES, VARIANTS, NUM_PATCHES, torchvisionSource, typ
 export { regionPoints, roundHalfAway, NUM_REGIONS } from './regions.js';
 export { cropPatches, cropCorners, type CropImpl } from './crop.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpointOptions, CheckpointError, type NamedTensor, type LoadedCheckpoint, type SaveOptions, type TensorMapLike } from './checkpoint.js';
-export { loadPretrained, type PretrainedResult } from './pretrained.js';
+export { loadPretrained, applyStateDict, backboneOf, TORCHVISION_NAME, type PretrainedResult, type SkippedLayer } from './pretrained.js';
+export { readStateDict, weightFormatOf, type StateDict, type WeightFormat } from './state-dict.js';
+export { UnsafePickleError, PickleError } from './torch-pickle.js';
 export { readSafetensors, parseSafetensors, encodeSafetensors, SafetensorsError, type SafeTensor } from './safetensors.js';

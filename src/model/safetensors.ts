@@ -4,6 +4,7 @@
  * little-endian data (offsets relative to the end of the header).
  */
 import { readFile } from 'node:fs/promises';
+import { DTYPE_BYTES, isDtype, toFloat32 } from './dtypes.js';
 
 export interface SafeTensor {
   dtype: string;
@@ -12,22 +13,11 @@ export interface SafeTensor {
   data: Float32Array;
 }
 
-const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-
 export class SafetensorsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'SafetensorsError';
   }
-}
-
-function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Map<string, SafeTensor> {
@@ -45,28 +35,14 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Map<string
   const out = new Map<string, SafeTensor>();
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const size = BYTES[info.dtype];
-    if (!size) throw new SafetensorsError(`${file}: tensor '${name}' has unsupported dtype ${info.dtype}`);
+    if (!isDtype(info.dtype)) throw new SafetensorsError(`${file}: tensor '${name}' has unsupported dtype ${info.dtype}`);
+    const size = DTYPE_BYTES[info.dtype];
     const [b, e] = info.data_offsets;
     const n = info.shape.reduce((a, c) => a * c, 1);
     if (e - b !== n * size || start + e > buf.length) {
       throw new SafetensorsError(`${file}: tensor '${name}' data [${b}, ${e}) does not fit shape [${info.shape}] ${info.dtype} or the file`);
     }
-    const v = new DataView(buf.buffer, buf.byteOffset + start + b, e - b);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      switch (info.dtype) {
-        case 'F32': data[i] = v.getFloat32(i * 4, true); break;
-        case 'F64': data[i] = v.getFloat64(i * 8, true); break;
-        case 'F16': data[i] = f16(v.getUint16(i * 2, true)); break;
-        case 'BF16': data[i] = new Float32Array(new Uint32Array([v.getUint16(i * 2, true) << 16]).buffer)[0]; break;
-        case 'I64': data[i] = Number(v.getBigInt64(i * 8, true)); break;
-        case 'I32': data[i] = v.getInt32(i * 4, true); break;
-        case 'I16': data[i] = v.getInt16(i * 2, true); break;
-        case 'I8': data[i] = v.getInt8(i); break;
-        default: data[i] = v.getUint8(i);
-      }
-    }
+    const data = toFloat32(buf.subarray(start + b, start + e), info.dtype, n);
     out.set(name, { dtype: info.dtype, shape: info.shape, data });
   }
   return out;

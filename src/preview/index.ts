@@ -8,6 +8,7 @@ import { loadSpec } from '../spec/index.js';
 import { getAdapter } from '../data/registry.js';
 import { resolveLandmarks } from '../data/landmarks/index.js';
 import { createLoader } from '../data/loader.js';
+import { cropSettings } from '../data/face-crop.js';
 import { renderContactSheet, type PreviewItem } from '../data/preview.js';
 import { CLASSES, type Batch, type DatasetOptions, type SampleRef } from '../data/types.js';
 import { describeModel } from '../model/arch.js';
@@ -65,7 +66,10 @@ export function patchWindow(inputSize: number, backbone: Backbone = 'vgg16'): nu
  * A contact sheet of one split: samples taken round-robin over the classes, through the test
  * transform (and occlusion when asked), with the 24 region centres and the patch windows.
  */
-export async function renderPreview(options: DatasetOptions, o: PreviewOptions): Promise<{ png: Buffer; count: number; split: string; inputSize: number }> {
+export async function renderPreview(
+  options: DatasetOptions,
+  o: PreviewOptions,
+): Promise<{ png: Buffer; count: number; split: string; inputSize: number; items: PreviewItem[]; crop: string }> {
   const adapter = getAdapter(options.format);
   const splits = adapter.splits(options);
   const split = o.split ?? (splits.includes('test') ? 'test' : splits[0]);
@@ -81,8 +85,9 @@ export async function renderPreview(options: DatasetOptions, o: PreviewOptions):
   const patchSide = patchWindow(S, o.backbone);
   const items: PreviewItem[] = [];
   for await (const batch of loader) items.push(...previewItems(batch, S, patchSide));
-  const png = await renderContactSheet(items, { title: `${options.name} / ${split} (${S}px)` });
-  return { png, count: items.length, split, inputSize: S };
+  const crop = cropSettings(options).mode === 'face' ? 'face crop' : 'no crop';
+  const png = await renderContactSheet(items, { title: `${options.name} / ${split} (${S}px, ${crop})` });
+  return { png, count: items.length, split, inputSize: S, items, crop };
 }
 
 /** Up to `want` samples, one of each class in turn. */

@@ -1,17 +1,29 @@
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { RunDir, metricValue as storedMetric, type EvalFile, type RunMeta } from '../rundir/index.js';
+import { RunDir, metricIsPercent, metricValue as storedMetric, type EvalFile, type RunMeta } from '../rundir/index.js';
 import { meanStd } from '../util/stats.js';
 import { getPath } from '../util/dotted.js';
 import { writeFileAtomic } from '../util/atomic.js';
+
+/** A row or column: which runs belong to it, and (on rows or on columns) the metric of its cells. */
+export interface TableLine {
+  name: string;
+  where?: Record<string, unknown>;
+  metric?: string;
+}
 
 /** The spec's table section, as the report needs it (mirrors schemas/spec.schema.json). */
 export interface TableSpec {
   id: string;
   title?: string;
-  rows: { name: string; where?: Record<string, unknown> }[];
-  columns: { name: string; where?: Record<string, unknown>; metric?: string }[];
+  rows: TableLine[];
+  columns: TableLine[];
   paper?: Record<string, Record<string, number | null>>;
+}
+
+/** A line with neither `where` nor `metric` is a method acnn does not run: paper values only. */
+export function isPaperOnly(line: TableLine): boolean {
+  return line.where === undefined && line.metric === undefined;
 }
 
 /** What a finished run directory contributes to a table. */
@@ -31,6 +43,8 @@ export interface Cell {
   paper?: number;
   /** Runs that match the cell but have no result yet. */
   pending: number;
+  /** What std is over: the runs (seeds, fold runs), or the folds of a single run's foldMean. */
+  spread?: 'runs' | 'folds';
 }
 
 /**
@@ -56,11 +70,11 @@ function matches(config: Record<string, unknown>, where: Record<string, unknown>
   return Object.entries(where).every(([k, v]) => JSON.stringify(getPath(config, k)) === JSON.stringify(v));
 }
 
-/** A metric of eval.json (rundir/metrics.ts reads `clean.accuracy` as tests.clean.accuracy), accuracies as percentages. */
+/** A metric of eval.json (rundir/metrics.ts: `clean.accuracy`, `clean.foldMean`, ...), fractions as percentages. */
 export function metricValue(evalFile: EvalFile | undefined, metric: string): number | undefined {
   const v = storedMetric(evalFile, metric);
   if (v === undefined) return undefined;
-  return metric.endsWith('accuracy') ? 100 * v : v;
+  return metricIsPercent(metric) ? 100 * v : v;
 }
 
 export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfigs: Map<string, Record<string, unknown>>): Cell[] {
@@ -69,17 +83,24 @@ export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfig
     for (const col of table.columns) {
       const paper = table.paper?.[row.name]?.[col.name] ?? undefined;
       const cell: Cell = { row: row.name, column: col.name, values: [], pending: 0, paper: paper ?? undefined };
-      // A row without `where` is a method acnn does not run (GAN-Inpainting): paper value only.
-      if (row.where) {
+      // A method acnn does not run (GAN-Inpainting, WLS-RF): paper value only.
+      if (!isPaperOnly(row) && !isPaperOnly(col)) {
+        const metric = col.metric ?? row.metric ?? `${col.name}.accuracy`;
+        let foldStd: number | undefined;
         for (const run of runs) {
           const config = plannedConfigs.get(run.id) ?? run.config;
           if (!matches(config, row.where) || !matches(config, col.where)) continue;
-          const v = run.meta?.status === 'done' ? metricValue(run.eval, col.metric ?? `${col.name}.accuracy`) : undefined;
+          const v = run.meta?.status === 'done' ? metricValue(run.eval, metric) : undefined;
           if (v === undefined) cell.pending++;
-          else cell.values.push(v);
+          else {
+            cell.values.push(v);
+            if (metric.endsWith('.foldMean')) foldStd = metricValue(run.eval, metric.replace(/foldMean$/, 'foldStd'));
+          }
         }
+        if (cell.values.length) Object.assign(cell, meanStd(cell.values), { spread: 'runs' });
+        // One run's mean over folds: its spread is the std over those folds (Table III, protocol a).
+        if (cell.values.length === 1 && foldStd !== undefined) Object.assign(cell, { std: foldStd, spread: 'folds' });
       }
-      if (cell.values.length) Object.assign(cell, meanStd(cell.values));
       cells.push(cell);
     }
   }
@@ -106,7 +127,7 @@ export function tableCsv(table: TableSpec, cells: Cell[]): string {
 
 function formatOurs(cell: Cell): string {
   if (cell.mean === undefined) return MISSING;
-  return cell.values.length > 1 ? `${cell.mean.toFixed(2)} ± ${cell.std!.toFixed(2)}` : cell.mean.toFixed(2);
+  return cell.values.length > 1 || cell.spread === 'folds' ? `${cell.mean.toFixed(2)} ± ${cell.std!.toFixed(2)}` : cell.mean.toFixed(2);
 }
 
 export async function writeTable(resultsDir: string, specName: string, table: TableSpec, cells: Cell[]): Promise<string> {

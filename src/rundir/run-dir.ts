@@ -48,6 +48,13 @@ export class RunDir {
   get checkpointDir() {
     return path.join(this.dir, 'checkpoint');
   }
+  /** Attention samples: `samples/<test>.json` and the images beside it. */
+  get samplesDir() {
+    return path.join(this.dir, 'samples');
+  }
+  samplesFile(test: string) {
+    return path.join(this.samplesDir, `${test}.json`);
+  }
   confusionFile(test: string) {
     return path.join(this.dir, `confusion-${test}.csv`);
   }

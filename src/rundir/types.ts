@@ -29,6 +29,24 @@ export interface RunMeta {
   /** Seconds spent training, summed over resumed sessions. */
   trainSeconds?: number;
   resumedFrom?: number[];
+  /** What the weights started from (model.pretrained / model.init), with the layers that did not fit. */
+  init?: InitRecord;
+}
+
+export interface InitRecord {
+  pretrained?: {
+    source: string;
+    file: string;
+    sha256: string;
+    /** Layers imported whole. */
+    loaded: string[];
+    /** Layers with a counterpart in the file that did not fit, and why. */
+    skipped: { layer: string; reason: string }[];
+    /** Layers the file has no counterpart for (kept as initialised). */
+    fresh: string[];
+  };
+  /** Another run's model every variable started from (fine-tuning). */
+  checkpoint?: { source: string; dir: string };
 }
 
 /** One test set's entry of eval.json. */
@@ -36,21 +54,66 @@ export interface TestResult {
   accuracy: number;
   n: number;
   stderr: number;
+  /** Mean of the per-class accuracies (classes present in the set). */
+  meanClassAccuracy?: number;
+  /** Mean softmax cross-entropy over the set. */
+  loss?: number;
   perClass: Record<string, number>;
   confusion: number[][];
+  /** K-fold sets evaluated whole: per-fold accuracies, mean and std (metrics foldMean, foldStd). */
   folds?: { k: number; accuracies: number[]; mean: number; std: number };
-  gates?: GateDiagnostics;
+  patches?: PatchDiagnostics;
 }
 
-export interface GateDiagnostics {
-  /** Mean alpha over all patches and samples. */
-  meanAlpha: number;
+/** One score's view of occluded patches (train/patch-diagnostics.ts). */
+export interface ScoreDiagnostics {
+  /** Mean score on covered (>= threshold of the window) and on the other patches. */
+  meanCovered: number;
+  meanUncovered: number;
+  /** AUC of "low score = covered": 0.5 = the score ignores occlusion. */
+  auc: number;
+  /** Spearman correlation of the score with the visible fraction of the window. */
+  spearman: number;
+}
+
+export interface OcclusionDiagnostics {
+  /** A patch is covered when the occluder covers at least this fraction of its window. */
+  threshold: number;
+  patches: number;
+  covered: number;
+  /** Mean fraction of a patch window the occluder covers. */
+  meanCoverage: number;
+  /** Gated variants: the gates' alpha, with a histogram of alpha (bins over [0, 1]) on covered and uncovered patches. */
+  alpha?: ScoreDiagnostics & { histogram: { bins: number; covered: number[]; uncovered: number[] } };
+  /** Every patch variant: the norm of the PG-unit's feature before its gate. */
+  norm: ScoreDiagnostics;
+}
+
+/** Patch variants: what gates and features do (eval.json `tests.<name>.patches`). */
+export interface PatchDiagnostics {
+  /** Gated variants: mean alpha over every patch of every image. */
+  meanAlpha?: number;
+  /** gACNN: mean weight of the global branch. */
   meanAlphaGlobal?: number;
-  /** Only on occluded sets: patches whose centre the occluder covers vs the rest. */
-  covered?: { n: number; meanAlpha: number };
-  uncovered?: { n: number; meanAlpha: number };
-  /** AUC of (1 - alpha) separating covered from uncovered patches: 0.5 = gates ignore occlusion. */
-  auc?: number;
+  /** Test sets with synthetic occlusion (the occluder mask is known). */
+  occlusion?: OcclusionDiagnostics;
+}
+
+/** The first images of a test set with what the model did on them: the attention-map figure's input (samples/<test>.json). */
+export interface AttentionSample {
+  id: string;
+  label: number;
+  pred: number;
+  /** The image as the model saw it, `samples/<test>-<i>.png` in the run directory. */
+  image: string;
+  /** The 24 region centres (input pixels) and each patch window's side in input pixels. */
+  points: number[];
+  window: number;
+  /** Gated variants: the 24 alphas; gACNN: the global weight. */
+  alpha?: number[];
+  alphaGlobal?: number;
+  /** Fraction of each patch window the occluder covers (occluded sets). */
+  coverage?: number[];
 }
 
 /** eval.json */

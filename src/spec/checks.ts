@@ -34,9 +34,27 @@ export function semanticChecks(spec: Obj, idx: PosIndex, problems: Problems, fai
 
   const metricCheck = (path: Seg[], metric: unknown) => {
     if (typeof metric !== 'string') return;
-    const testName = metric.split('.')[0];
-    if (tests.length && !tests.includes(testName)) add(path, `metric "${metric}" names no test set "${testName}"${hint(testName, tests) || ` (test sets: ${listOf(tests)})`}`);
+    const [testName, name] = metric.split('.');
+    if (tests.length && !tests.includes(testName)) {
+      add(path, `metric "${metric}" names no test set "${testName}"${hint(testName, tests) || ` (test sets: ${listOf(tests)})`}`);
+      return;
+    }
+    const t = isPlainObject(spec.test) ? spec.test[testName] : undefined;
+    if ((name === 'foldMean' || name === 'foldStd') && isPlainObject(t)) {
+      const folds = t.folds;
+      if (!isPlainObject(folds)) add(path, `metric "${metric}": test set "${testName}" has no folds, so evaluation gives no ${name} (add folds: {k: 10, groupBy: subject} to it, or use ${testName}.accuracy)`);
+      else if (folds.hold !== undefined) add(path, `metric "${metric}": test set "${testName}" evaluates one held-out fold (folds.hold), so evaluation gives no ${name}; use ${testName}.accuracy (the table averages it over the fold runs)`);
+    }
   };
+
+  // Where a run's weights start.
+  const model = isPlainObject(spec.model) ? spec.model : undefined;
+  if (model && isPlainObject(model.init)) {
+    const init = model.init;
+    if ((init.spec === undefined) === (init.checkpoint === undefined)) add(['model', 'init'], 'give model.init.spec (with where) or model.init.checkpoint, one of them', true);
+    if (init.where !== undefined && init.spec === undefined) add(['model', 'init', 'where'], 'where selects a run of model.init.spec, which is not given', true);
+    if (model.pretrained !== undefined && model.pretrained !== null) add(['model', 'pretrained'], 'model.init already gives every weight: set model.pretrained: null', true);
+  }
 
   // Expansion axes.
   const keyCheck = (section: Seg[], key: string, opts?: { allowNewLeaf?: boolean }) => {
@@ -122,6 +140,38 @@ export function semanticChecks(spec: Obj, idx: PosIndex, problems: Problems, fai
     }
     if (isPlainObject(sweep.objective)) metricCheck(['sweep', 'objective', 'metric'], sweep.objective.metric);
   }
+}
+
+/**
+ * Checks on one expanded run's config (values a matrix or reference may have set):
+ * returns [dotted path, message] pairs.
+ */
+export function runConfigChecks(cfg: Obj): [Seg[], string][] {
+  const out: [Seg[], string][] = [];
+  const model = isPlainObject(cfg.model) ? cfg.model : {};
+  const train = isPlainObject(cfg.train) ? cfg.train : {};
+  const dlp = isPlainObject(model.dlp) ? model.dlp : {};
+  // The locality-preserving loss looks for k same-class neighbours among the other samples of a step's batch.
+  if (model.variant === 'dlpcnn' && dlp.lpLoss === true && typeof dlp.neighbours === 'number' && typeof train.batchSize === 'number' && dlp.neighbours > train.batchSize - 1) {
+    out.push([
+      ['model', 'dlp', 'neighbours'],
+      `${dlp.neighbours} neighbours cannot fit a batch of ${train.batchSize} (at most ${train.batchSize - 1} other samples, fewer of the same class): lower model.dlp.neighbours or raise train.batchSize`,
+    ]);
+  }
+  const foldCheck = (folds: unknown, at: Seg[]) => {
+    if (isPlainObject(folds) && typeof folds.hold === 'number' && typeof folds.k === 'number' && folds.hold >= folds.k) {
+      out.push([[...at, 'hold'], `fold ${folds.hold} does not exist: folds are 0 .. ${folds.k - 1}`]);
+    }
+  };
+  if (Array.isArray(train.data)) {
+    train.data.forEach((d, i) => {
+      if (!isPlainObject(d)) return;
+      foldCheck(d.folds, ['train', 'data', i, 'folds']);
+      if (isPlainObject(d.folds) && d.folds.hold === undefined) out.push([['train', 'data', i, 'folds'], 'missing "hold": training data takes every fold but the held-out one']);
+    });
+  }
+  if (isPlainObject(cfg.test)) for (const [name, t] of Object.entries(cfg.test)) if (isPlainObject(t)) foldCheck(t.folds, ['test', name, 'folds']);
+  return out;
 }
 
 function zipLengths(m: Obj, at: Seg[], add: (p: Seg[], m: string, k?: boolean) => void) {

@@ -7,7 +7,7 @@ import { byPosition, internalsOf } from './load.js';
 import { canonicalJson, deepClone, isPlainObject, joinPath, parseKey, type Seg } from './paths.js';
 import { getValidators, runSchema } from './schema.js';
 import { EXPANSION_KEYS } from './keys.js';
-import { checkDistribution } from './checks.js';
+import { checkDistribution, runConfigChecks } from './checks.js';
 import { cloneNode, emptyMap, fromPlain, getNode, indexPositions, lookupPos, setNode, toPlain, type LMap, type LNode } from './tree.js';
 import type { LoadedSpec, PlannedRun, RunConfig, SweepOptions } from './types.js';
 import { checkRunKey, runAjv } from './validate.js';
@@ -114,7 +114,10 @@ function planRuns(loaded: LoadedSpec, axes: Axis[]): PlannedRun[] {
     const failed = new Set<string>();
     interpolate(t, { env, schema: runSchema(), problems, failed });
     const config = toPlain(t) as Record<string, unknown>;
-    runAjv(runValidator, config, indexPositions(t), problems, failed);
+    const positions = indexPositions(t);
+    if (runAjv(runValidator, config, positions, problems, failed)) {
+      for (const [path, message] of runConfigChecks(config)) problems.add(lookupPos(positions, path), joinPath(path), message);
+    }
     out.push({ config: config as unknown as RunConfig, pos: combo.find((a) => a.pos)?.pos });
   }
   problems.list.sort(byPosition);

@@ -37,6 +37,14 @@ export type Dataset = {
    * rafdb: use the released aligned 100x100 faces (Image/aligned) instead of the originals.
    */
   aligned?: boolean;
+  /**
+   * Face crop before resizing: face = a square box around the 68 landmarks (plus cropMargin on each side), none = the image as it is. Default by format: face for the full-frame formats (ckplus, oulu, sfew, fedro, manifest, and rafdb with aligned: false); none for the formats whose images are faces already (rafdb aligned, affectnet (cropped to its face box), fer2013, synthetic). Say none for a folder of faces that are already aligned.
+   */
+  crop?: 'face' | 'none';
+  /**
+   * crop: face: margin added on each side of the landmarks' box, as a fraction of the box side (default 0.15: the crop is 1.3 times the box).
+   */
+  cropMargin?: number;
   landmarks?: LandmarkSettings;
   /**
    * Fraction of samples that may be unreadable (missing file, corrupt image, bad label) before loading fails.
@@ -58,7 +66,7 @@ export type SizeRange = [number, number];
  */
 export type SizeRange1 = [number, number];
 /**
- * "<test set>.<metric>", metric one of accuracy (overall %), meanClassAccuracy (mean per-class %), loss.
+ * "<test set>.<metric>": accuracy (overall %), meanClassAccuracy (mean of the per-class accuracies, %), loss (mean test cross-entropy), foldMean / foldStd (mean and std of the per-fold accuracies, %; only for a test set with folds and no hold); gateAuc / gateSpearman (gated variants) and normAuc / normSpearman (every patch variant) on a synthetically occluded set: how the gates' alpha and the un-gated patch features' norm separate patches the occluder covers >= 50% from the rest (AUC, 0.5 = blind) and follow the visible fraction (Spearman).
  */
 export type Metric = string;
 
@@ -170,11 +178,20 @@ export interface ModelConfig {
    * Dropout rate before the last layers.
    */
   dropout: number;
+  /**
+   * Initial weights of the class layer: glorot (uniform; used when the key is absent) or zeros, which starts every variant from the uniform prediction (loss ln 7) instead of random logits. Not in the paper (it does not say how its heads were initialised); the quickstart uses zeros (measured: with a random class layer the plain VGG16 spends its first ~100 updates undoing the initial logits).
+   */
+  classifierInit?: 'glorot' | 'zeros';
+  /**
+   * Beyond the paper, off when absent: probability of dropping a whole PG-unit feature (independently per image and patch) in training, the kept ones rescaled. Patch variants only.
+   */
+  patchDropout?: number;
   dlp: DlpSettings;
   /**
-   * A .safetensors file with ImageNet weights (torchvision names) to start from; null trains from scratch.
+   * Weights to start from: imagenet = torchvision's ImageNet checkpoint of the backbone (vgg16_bn-6c64b313.pth, resnet18-f37072fd.pth) from the weights cache (acnn weights get vgg16_bn); or a path to a .pth (zip or legacy) or .safetensors file with torchvision or timm names; null trains from scratch. Layers that do not fit (width != 1, VGG fc6 at an input other than 224) are skipped by name and recorded in meta.json.
    */
   pretrained: string | null;
+  init?: ModelInit;
 }
 /**
  * DLP-CNN settings (variant dlpcnn only).
@@ -198,6 +215,26 @@ export interface DlpSettings {
   neighbours: number;
 }
 /**
+ * Start from another run's trained model (fine-tuning, e.g. Table III protocol b): every variable is loaded from its checkpoint, the optimizer starts afresh. Give spec + where, or checkpoint. Not together with model.pretrained.
+ */
+export interface ModelInit {
+  /**
+   * A spec file (relative to the working directory) one of whose finished runs, in the same results directory, is the starting point.
+   */
+  spec?: string;
+  where?: Where;
+  /**
+   * A checkpoint directory (results/<spec>/<run-id>/checkpoint) or a run directory holding one.
+   */
+  checkpoint?: string;
+}
+/**
+ * Dotted key of the run config (tags.<name> included) -> value the run must have.
+ */
+export interface Where {
+  [k: string]: unknown;
+}
+/**
  * Training data mix and schedule.
  */
 export interface TrainConfig {
@@ -208,6 +245,7 @@ export interface TrainConfig {
    */
   data: [TrainData, ...TrainData[]];
   occlusion: TrainOcclusion;
+  gateSupervision?: GateSupervision;
   /**
    * Optimizer.
    */
@@ -278,6 +316,28 @@ export interface TrainData {
    * Sampling weight of this part relative to the others (1 = in proportion to its size).
    */
   weight: number;
+  folds?: Folds;
+}
+/**
+ * Train on k-1 folds of this split: every fold but `hold` (required here). Use the same k, groupBy and seed as the test sets that hold the fold out.
+ */
+export interface Folds {
+  /**
+   * Number of folds.
+   */
+  k: number;
+  /**
+   * subject: subject-independent folds (no subject in two folds); none: folds over samples.
+   */
+  groupBy: 'subject' | 'none';
+  /**
+   * Seed of the fold assignment.
+   */
+  seed: number;
+  /**
+   * The held-out fold, 0 .. k-1.
+   */
+  hold?: number;
 }
 /**
  * Synthetic occlusion of training images.
@@ -292,10 +352,19 @@ export interface TrainOcclusion {
    */
   protocol: 'random-square' | 'ck-r8' | 'ck-r16' | 'ck-r24' | 'eyes' | 'mouth';
   /**
-   * procedural: drawn occluder shapes; otherwise a folder of object images (PNG with alpha, or image + mask).
+   * procedural: drawn occluder shapes (hands, sunglasses, masks, cups, hair, books, textured shapes: stand-ins for the paper's ~4k object photos, which are not public); misleading (beyond the paper): parts of other synthetic faces with other expressions (eyes, brows, mouths) pasted over the face, beside hands and objects; otherwise a folder of object images (PNG with alpha, or image + mask; write ./misleading for a folder of that name).
    */
   occluders: string;
   size: SizeRange;
+}
+/**
+ * Beyond the paper, off when absent: a loss that pulls each PG-unit's gate alpha towards the fraction of its patch window the occluder leaves uncovered (known for synthetic occlusion), added with `weight` to the cross-entropy. Gated variants (pacnn, gacnn) only.
+ */
+export interface GateSupervision {
+  /**
+   * Weight of the gate loss (mean squared error between alpha and the uncovered fraction, over every patch of every image); 0 turns it off.
+   */
+  weight: number;
 }
 /**
  * Learning-rate schedule. poly: lr * (1 - step/total)^power; step: lr * gamma^floor(step/stepSize); constant.
@@ -331,7 +400,7 @@ export interface TestSet {
    */
   split: string;
   occlusion?: TestOcclusion;
-  folds?: Folds;
+  folds?: Folds1;
 }
 /**
  * Deterministic synthetic occlusion of test images (same seed, same occluded images for every variant).
@@ -346,15 +415,15 @@ export interface TestOcclusion {
    */
   seed: number;
   /**
-   * procedural: drawn occluder shapes; otherwise a folder of object images.
+   * procedural: drawn occluder shapes; misleading (beyond the paper): other faces' parts with other expressions, beside hands and objects; otherwise a folder of object images (see train.occlusion.occluders).
    */
   occluders: string;
   size: SizeRange1;
 }
 /**
- * K-fold protocol (Table III: CK+ 10-fold): the set is split into k folds and the metric is the mean over folds.
+ * K-fold protocol: the set is split into k folds (subject-independent with groupBy: subject). On a test set without hold: evaluated whole, with per-fold accuracies (metrics foldMean, foldStd; Table III protocol a). With hold: on a test set only that fold is evaluated, on training data every fold but that one is used (Table III protocol b: the held-out fold is a run axis).
  */
-export interface Folds {
+export interface Folds1 {
   /**
    * Number of folds.
    */
@@ -367,6 +436,10 @@ export interface Folds {
    * Seed of the fold assignment.
    */
   seed: number;
+  /**
+   * The held-out fold, 0 .. k-1.
+   */
+  hold?: number;
 }
 /**
  * One explicit run: settings applied onto the spec, and tags that label it in tables.
@@ -386,7 +459,7 @@ export interface RunEntry {
   };
 }
 /**
- * The paper table this spec fills: a cell = the runs matching its row's and its column's `where`; value = mean (std over seeds) of the metric.
+ * The paper table this spec fills: a cell = the runs matching its row's and its column's `where`; value = mean of the metric over them, with the std over runs (seeds, or fold runs) when there are several, or the std over folds (foldStd) for a single run's foldMean.
  */
 export interface TableConfig {
   /**
@@ -419,7 +492,7 @@ export interface TableConfig {
   };
 }
 /**
- * A row or column of the table: its name, which runs belong to it, and (on rows or on columns) the metric of its cells. Without `where` it is paper-only.
+ * A row or column of the table: its name, which runs belong to it (`where`), and (on the rows or on the columns) the metric of its cells. A line with neither `where` nor `metric` is paper-only (a method acnn does not run): its cells show the paper's value alone.
  */
 export interface TableLine {
   /**
@@ -428,12 +501,6 @@ export interface TableLine {
   name: string;
   where?: Where;
   metric?: Metric;
-}
-/**
- * Dotted key of the run config (tags.<name> included) -> value the run must have.
- */
-export interface Where {
-  [k: string]: unknown;
 }
 /**
  * A hyperparameter sweep over the spec (acnn sweep): grid, zipped axes, seeds and random search; each trial is an ordinary run.

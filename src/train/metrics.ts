@@ -1,4 +1,5 @@
 import { CLASSES } from '../data/types.js';
+import { meanStd } from '../util/stats.js';
 
 /** Accuracy, per-class accuracy (recall) and the confusion matrix (rows = truth, columns = prediction). */
 export function classificationMetrics(labels: ArrayLike<number>, preds: ArrayLike<number>, numClasses: number = CLASSES.length) {
@@ -18,6 +19,50 @@ export function classificationMetrics(labels: ArrayLike<number>, preds: ArrayLik
   // Binomial standard error of the accuracy: what a difference between two variants must beat.
   const stderr = n ? Math.sqrt((accuracy * (1 - accuracy)) / n) : 0;
   return { accuracy, n, stderr, perClass, confusion };
+}
+
+/** What one test set's evaluation reports (eval.json `tests.<name>`), gates aside. */
+export interface TestSummary {
+  accuracy: number;
+  n: number;
+  stderr: number;
+  /** Mean of the per-class accuracies over the classes present. */
+  meanClassAccuracy: number;
+  /** Mean softmax cross-entropy. */
+  loss: number;
+  perClass: Record<string, number>;
+  confusion: number[][];
+  /** K-fold test sets evaluated whole: per-fold accuracies, their mean and std (the foldMean / foldStd metrics). */
+  folds?: { k: number; accuracies: number[]; mean: number; std: number };
+}
+
+/**
+ * Every metric the spec schema accepts for a test set, from per-sample labels, predictions
+ * and losses (and folds, for a test set split into k folds).
+ */
+export function summariseTest(labels: number[], preds: number[], losses: number[], numClasses: number, folds?: { of: number[]; k: number }): TestSummary {
+  const base = classificationMetrics(labels, preds, numClasses);
+  const present = Object.values(base.perClass).filter((v) => Number.isFinite(v));
+  const out: TestSummary = {
+    ...base,
+    meanClassAccuracy: present.length ? present.reduce((a, b) => a + b, 0) / present.length : 0,
+    loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN,
+  };
+  if (folds && folds.k > 1) {
+    const accuracies: number[] = [];
+    for (let f = 0; f < folds.k; f++) {
+      let n = 0;
+      let correct = 0;
+      folds.of.forEach((fold, i) => {
+        if (fold !== f) return;
+        n++;
+        if (labels[i] === preds[i]) correct++;
+      });
+      if (n) accuracies.push(correct / n);
+    }
+    out.folds = { k: folds.k, accuracies, ...meanStd(accuracies) };
+  }
+  return out;
 }
 
 /**
@@ -41,7 +86,7 @@ export function rocAuc(positives: number[], negatives: number[]): number {
   return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
-export { meanStd } from '../util/stats.js';
+export { meanStd };
 
 /** Learning rate at update `step` (0-based) of `total`, Caffe's policies plus linear warm-up. */
 export interface LrPolicy {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { RunConfig } from '../spec/index.js';
 import { prepareSplit, type PreparedSplit } from '../data/registry.js';
 import { createLoader, type LoaderOcclusion } from '../data/loader.js';
+import { loadSample } from '../data/face-crop.js';
 import type { Batch, DatasetAdapter, DatasetOptions, DecodedSample, SampleRef } from '../data/types.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -38,19 +39,51 @@ function datasetOf(cfg: RunConfig, name: string, where: string): DatasetEntry {
   return entry;
 }
 
+type FoldSpec = { k: number; groupBy: 'subject' | 'none'; seed: number; hold?: number };
+
+/** The samples of one side of a fold split: every fold but `hold` (train) or only `hold` (test). */
+function selectFolds(prepared: PreparedSplit, folds: FoldSpec, keep: 'held' | 'rest', where: string): PreparedSplit {
+  if (folds.hold === undefined || folds.hold >= folds.k) throw new UserError(`${where}.folds.hold must be a fold 0 .. ${folds.k - 1}`);
+  const of = assignFolds(prepared.samples, folds);
+  const samples = prepared.samples.filter((s) => (of.get(s.id) === folds.hold) === (keep === 'held'));
+  if (!samples.length) throw new UserError(`${where}: fold ${folds.hold} of ${folds.k} leaves no samples (${prepared.samples.length} in the split)`);
+  return { ...prepared, samples };
+}
+
+/** Stops a run whose test set shares samples with its training data (a wrong fold or split). */
+function checkNoLeak(trainKeys: Set<string>, tests: Record<string, { dataset: string; samples: SampleRef[] }>): void {
+  for (const [name, t] of Object.entries(tests)) {
+    const shared = t.samples.filter((s) => trainKeys.has(`${t.dataset}\u0000${s.id}`));
+    if (shared.length) {
+      throw new UserError(
+        `test.${name} shares ${shared.length} of its ${t.samples.length} samples with the training data (e.g. ${shared[0].id}): ` +
+          'test on another split, or hold the same fold out of both (folds: {k, groupBy, seed, hold} on train.data and the test set)',
+      );
+    }
+  }
+}
+
 /** Lists everything a run reads; a missing dataset stops here, before any training. */
 export async function prepareRunData(cfg: RunConfig, cache: DataCache): Promise<RunData> {
   const parts: { name: string; options: DatasetOptions; prepared: PreparedSplit; weight: number }[] = [];
-  for (const part of cfg.train.data) {
+  const trainKeys = new Set<string>();
+  for (const [i, part] of cfg.train.data.entries()) {
     const entry = datasetOf(cfg, part.dataset, 'train.data');
-    parts.push({ name: part.dataset, options: cache.options(part.dataset, entry), prepared: await cache.split(part.dataset, entry, part.split), weight: part.weight ?? 1 });
+    let prepared = await cache.split(part.dataset, entry, part.split);
+    if (part.folds) prepared = selectFolds(prepared, part.folds, 'rest', `train.data.${i}`);
+    for (const s of prepared.samples) trainKeys.add(`${part.dataset}\u0000${s.id}`);
+    parts.push({ name: part.dataset, options: cache.options(part.dataset, entry), prepared, weight: part.weight ?? 1 });
   }
   const tests: Record<string, TestData> = {};
+  const listed: Record<string, { dataset: string; samples: SampleRef[] }> = {};
   for (const [testName, t] of Object.entries(cfg.test)) {
     const entry = datasetOf(cfg, t.dataset, `test.${testName}`);
-    const prepared = await cache.split(t.dataset, entry, t.split);
+    let prepared = await cache.split(t.dataset, entry, t.split);
+    if (t.folds?.hold !== undefined) prepared = selectFolds(prepared, t.folds, 'held', `test.${testName}`);
     tests[testName] = testData(cfg, testName, t, cache.options(t.dataset, entry), prepared);
+    listed[testName] = { dataset: t.dataset, samples: prepared.samples };
   }
+  checkNoLeak(trainKeys, listed);
   return { train: trainData(cfg, parts), tests };
 }
 
@@ -121,7 +154,7 @@ function mixParts(parts: { name: string; options: DatasetOptions; prepared: Prep
     list: async () => ({ samples, problems: [] }),
     load: async (ref): Promise<DecodedSample> => {
       const r = route.get(ref.id)!;
-      const s = await r.adapter.load(r.ref, r.options);
+      const s = await loadSample(r.adapter, r.ref, r.options);
       return { ...s, id: ref.id };
     },
   };
@@ -134,11 +167,12 @@ function testData(cfg: RunConfig, name: string, t: RunConfig['test'][string], op
   const occlusion: LoaderOcclusion | undefined = occ
     ? { ratio: 1, protocol: occ.protocol, seed: occ.seed, occluders: procedural(occ.occluders), sizeRange: occ.size }
     : undefined;
-  const folds = t.folds && t.folds.k > 1 ? assignFolds(prepared.samples, t.folds) : undefined;
+  const perFold = perFoldOf(t);
+  const folds = perFold ? assignFolds(prepared.samples, perFold) : undefined;
   return {
     name,
     samples: prepared.samples,
-    folds: t.folds?.k,
+    folds: perFold?.k,
     foldOf: folds ? (id) => folds.get(id) ?? 0 : undefined,
     batches(batchSize: number) {
       return createLoader({
@@ -156,8 +190,16 @@ function testData(cfg: RunConfig, name: string, t: RunConfig['test'][string], op
   };
 }
 
+/**
+ * The folds a test set reports per-fold accuracies over (foldMean / foldStd): a K-fold set
+ * evaluated whole. A held-out fold (hold) is one plain set.
+ */
+export function perFoldOf(t: RunConfig['test'][string]): FoldSpec | undefined {
+  return t.folds && t.folds.k > 1 && t.folds.hold === undefined ? t.folds : undefined;
+}
+
 /** K folds, subject-independent when asked: every subject's samples share one fold. */
-function assignFolds(samples: SampleRef[], folds: { k: number; groupBy: 'subject' | 'none'; seed: number }): Map<string, number> {
+export function assignFolds(samples: SampleRef[], folds: FoldSpec): Map<string, number> {
   const groups = new Map<string, string[]>();
   for (const s of samples) {
     const g = folds.groupBy === 'subject' ? (s.subject ?? s.id) : s.id;

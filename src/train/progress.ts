@@ -9,6 +9,7 @@ export type RunEvent =
   | { type: 'step'; runId: string; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; imagesPerSec: number; etaSec: number }
   | { type: 'eval'; runId: string; test: string; accuracy: number; n: number }
   | { type: 'checkpoint'; runId: string; step: number }
+  | { type: 'note'; runId: string; message: string }
   | { type: 'run-end'; runId: string; status: 'done' | 'interrupted' | 'failed'; error?: string; results?: Record<string, number> }
   | { type: 'spec-end'; done: number; failed: number; skipped: number; interrupted: number; table?: string };
 
@@ -46,6 +47,8 @@ function describe(e: RunEvent): string | undefined {
       return `  ${e.runId} ${e.test}: accuracy ${(100 * e.accuracy).toFixed(2)}% (n=${e.n})`;
     case 'checkpoint':
       return undefined;
+    case 'note':
+      return `  ${e.runId} ${e.message}`;
     case 'run-end':
       return `  ${e.runId} ${e.status}${e.error ? `: ${e.error}` : ''}`;
     case 'spec-end':

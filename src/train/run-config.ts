@@ -1,6 +1,7 @@
 import type { RunConfig } from '../spec/index.js';
 import type { ModelOptions } from '../model/types.js';
 import type { Batch, SampleRef } from '../data/types.js';
+import type { RunInit } from './run-init.js';
 
 /** Training data of one run: its samples and a loader that can start at a saved position. */
 export interface TrainData {
@@ -27,6 +28,8 @@ export interface TestData {
 export interface RunData {
   train: TrainData;
   tests: Record<string, TestData>;
+  /** Weights the run starts from (ImageNet, another run's checkpoint); none = seeded initialisation. */
+  init?: RunInit;
 }
 
 /** The spec's model section as the model factory's plain options. */
@@ -40,6 +43,8 @@ export function modelOptionsOf(cfg: RunConfig): ModelOptions {
     numClasses: m.numClasses,
     dropout: m.dropout,
     dlp: m.dlp,
+    ...(m.patchDropout !== undefined ? { patchDropout: m.patchDropout } : {}),
+    ...(m.classifierInit !== undefined ? { classifierInit: m.classifierInit } : {}),
   };
 }
 

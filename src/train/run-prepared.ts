@@ -6,6 +6,7 @@ import { RunDir, RunLockedError } from '../rundir/index.js';
 import { runOne, type RunOutcome } from './run-one.js';
 import type { Reporter } from './progress.js';
 import { DataCache, prepareRunData } from './prepare-data.js';
+import { resolveRunInit } from './run-init.js';
 import { DEFAULT_CACHE_DIR } from './run-spec.js';
 import { stopOnSignals } from './stop-signal.js';
 
@@ -27,7 +28,9 @@ export async function runPrepared(dirPath: string, opts: RunPreparedOptions): Pr
   if (!config) throw new UserError(`${dir.configFile}: not found (acnn run-dir runs a run directory that acnn run or acnn sweep prepared)`);
   const id = runId(config);
   if (id !== dir.runId) throw new UserError(`${dir.configFile}: this config's run id is ${id}, not ${dir.runId} (the directory's name); was it edited?`);
-  const data = await prepareRunData(config, new DataCache(opts.cacheDir ?? DEFAULT_CACHE_DIR));
+  // As acnn run does: the weights first, then every dataset, before any training.
+  const init = await resolveRunInit(config, dir.resultsDir);
+  const data = { ...(await prepareRunData(config, new DataCache(opts.cacheDir ?? DEFAULT_CACHE_DIR))), init };
   const backend = await initBackend(opts.backend ?? 'auto');
   const stop = stopOnSignals();
   try {

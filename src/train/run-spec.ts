@@ -7,6 +7,7 @@ import { prepareJobs, type Launcher } from '../launch/index.js';
 import { runOne, type RunOutcome } from './run-one.js';
 import type { Reporter } from './progress.js';
 import { DataCache, prepareRunData } from './prepare-data.js';
+import { resolveRunInit } from './run-init.js';
 import { stopOnSignals } from './stop-signal.js';
 
 export interface RunSpecOptions {
@@ -63,11 +64,15 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
     if (meta?.status === 'done' && !opts.force) outcomes[run.id] = 'skipped';
     else pending.push(run);
   }
+  // Weights first: a missing ImageNet file or an unfinished run to fine-tune from is named
+  // (with the command that fixes it) before any dataset is read.
+  const inits = new Map<string, Awaited<ReturnType<typeof resolveRunInit>>>();
+  for (const run of pending) inits.set(run.id, await resolveRunInit(run.config, resultsDir));
   // Every dataset of every run is listed before any training starts (and before anything is
   // written), so a missing dataset stops the spec at once rather than after hours of runs.
   const cache = new DataCache(opts.cacheDir ?? DEFAULT_CACHE_DIR);
   const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
-  for (const run of pending) data.set(run.id, await prepareRunData(run.config, cache));
+  for (const run of pending) data.set(run.id, { ...(await prepareRunData(run.config, cache)), init: inits.get(run.id) });
   const plan = planOf(loaded, planned, opts.set);
   await writePlan(resultsDir, plan);
 

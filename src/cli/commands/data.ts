@@ -70,7 +70,7 @@ async function runPreview(args: PreviewArgs): Promise<void> {
   });
   await fs.mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
   await fs.writeFile(args.out, png.png);
-  console.log(`wrote ${args.out}: ${png.count} samples of ${name}/${png.split} at ${png.inputSize}px${args.occluded ? ', occluded' : ''}`);
+  console.log(`wrote ${args.out}: ${png.count} samples of ${name}/${png.split} at ${png.inputSize}px, ${png.crop}${args.occluded ? ', occluded' : ''}`);
 }
 
 const cmd: CommandModule = {

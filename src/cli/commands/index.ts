@@ -10,6 +10,7 @@ import model from './model.js';
 import data from './data.js';
 import doctor from './doctor.js';
 import sweep from './sweep.js';
+import weights from './weights.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [validate, render, plan, run, runDir, status, tables, sweep, data, model, doctor];
+export const commands: CommandModule<any, any>[] = [validate, render, plan, run, runDir, status, tables, sweep, data, model, weights, doctor];

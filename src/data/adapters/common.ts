@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../util/errors.js';
+import { exists, isDir } from '../../util/fs.js';
 import { CLASSES, type DataProblem, type DatasetOptions, type DecodedSample, type SampleRef } from '../types.js';
 import { DataError, decodeImageFile, type CropBox } from '../images.js';
 import { cropLandmarks } from '../transforms.js';
@@ -48,22 +49,7 @@ export async function requireRoot(options: DatasetOptions, format: string, layou
   return abs;
 }
 
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await fs.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
+export { exists, isDir };
 
 /** A required directory inside the root. */
 export async function requireDir(dir: string, options: DatasetOptions, format: string, layout: string): Promise<string> {

@@ -3,7 +3,8 @@
  *  - `random-square`: the paper's training/testing occluders. Side S uniform in [96, 128] at
  *    224 px, scaled to the image, at a random position fully inside the image. The occluder is
  *    an object (the user's folder of object images, else a procedural one), not a flat square.
- *  - `ck-r8` / `ck-r16` / `ck-r24`: the CK+ Table III blocks, 8/16/24 px at 48 px, scaled.
+ *  - `ck-r8` / `ck-r16` / `ck-r24`: the CK+ Table III blocks, 8/16/24 px of a 48 px face crop,
+ *    scaled to the face and placed on it.
  *  - `eyes` / `mouth`: CK+ Table III region occlusion, a block over landmarks 37-48 / 49-68
  *    with a margin.
  * The occluded copy keeps the clean landmarks (the paper does the same). Every result carries
@@ -15,9 +16,13 @@ import { deriveSeed, Rng } from '../../util/rng.js';
 import type { OccludedImage } from '../types.js';
 import { loadOccluderFolder, type OccluderBank } from './folder.js';
 import { drawProcedural, PROCEDURAL_KINDS, type ProceduralKind } from './procedural.js';
+import { drawFacePart, FACE_PART_SHARE } from './misleading.js';
 
 export { loadOccluderFolder, type OccluderBank, type FolderOccluder } from './folder.js';
 export { PROCEDURAL_KINDS, type ProceduralKind } from './procedural.js';
+
+/** The spec's word for the misleading family (a folder of that name is written ./misleading). */
+export const MISLEADING = 'misleading';
 
 export const OCCLUSION_PROTOCOLS = ['none', 'random-square', 'ck-r8', 'ck-r16', 'ck-r24', 'eyes', 'mouth'] as const;
 export type OcclusionProtocol = (typeof OCCLUSION_PROTOCOLS)[number];
@@ -27,6 +32,11 @@ export type BlockFill = 'black' | 'gray' | 'noise' | 'object';
 
 export interface OcclusionOptions {
   protocol: OcclusionProtocol;
+  /**
+   * What random-square occluders are: 'objects' (the user's folder, else procedural objects and
+   * hands) or 'misleading' (beyond the paper: other faces' parts beside hands and objects).
+   */
+  family?: 'objects' | 'misleading';
   /** Object images from the user's folder (see prepareOcclusion); procedural ones otherwise. */
   bank?: OccluderBank;
   /** random-square side range at 224 px (default [96, 128], the paper). */
@@ -79,9 +89,11 @@ export async function prepareOcclusion(spec: OcclusionSpec): Promise<OcclusionOp
     if (!(PROCEDURAL_KINDS as readonly string[]).includes(k)) throw new UserError(`unknown occluder kind '${k}' (expected ${PROCEDURAL_KINDS.join(', ')})`);
     return k as ProceduralKind;
   });
+  const misleading = spec.occluders === MISLEADING;
   return {
     protocol,
-    bank: spec.occluders ? await loadOccluderFolder(spec.occluders) : undefined,
+    family: misleading ? 'misleading' : 'objects',
+    bank: spec.occluders && !misleading ? await loadOccluderFolder(spec.occluders) : undefined,
     sizeRange: spec.sizeRange,
     blockFill: spec.blockFill as BlockFill | undefined,
     kinds,
@@ -103,10 +115,28 @@ export function squareSideRange(imageSize: number, sizeRange: readonly [number, 
   return [lo, hi];
 }
 
-/** Block side of ck-r8/16/24 at this image size. */
-export function ckBlockSide(protocol: 'ck-r8' | 'ck-r16' | 'ck-r24', imageSize: number): number {
+/**
+ * Block side of ck-r8/16/24: 8/16/24 px of a 48x48 face crop (WLS-RF's protocol, the paper's
+ * Table III), scaled to the face's side in image pixels (the image side when no face is known).
+ */
+export function ckBlockSide(protocol: 'ck-r8' | 'ck-r16' | 'ck-r24', faceSide: number, imageSize = faceSide): number {
   const side = protocol === 'ck-r8' ? 8 : protocol === 'ck-r16' ? 16 : 24;
-  return Math.max(1, Math.min(imageSize, Math.round((side * imageSize) / 48)));
+  return Math.max(1, Math.min(imageSize, Math.round((side * faceSide) / 48)));
+}
+
+/** A face square in image pixels (x, y of its top-left corner, side). */
+export interface FaceSquare {
+  x: number;
+  y: number;
+  side: number;
+}
+
+/** Start of a block of side s along one axis: uniform over the face's extent inside the image. */
+function blockStart(rng: Rng, s: number, extent: number, faceStart?: number, faceSide?: number): number {
+  if (faceStart === undefined || faceSide === undefined) return rng.int(0, extent - s);
+  const lo = Math.max(0, Math.round(faceStart));
+  const hi = Math.min(extent - s, Math.round(faceStart + faceSide) - s);
+  return hi >= lo ? rng.int(lo, hi) : rng.int(0, extent - s);
 }
 
 /** Landmark-driven block for the eyes (37-48) or the mouth (49-68), with a margin, clipped to the image. */
@@ -242,9 +272,10 @@ function fillBlock(ctx: SKRSContext2D, box: { x: number; y: number; w: number; h
 
 /**
  * Occludes one image. `landmarks` (68 points) are used by the eyes/mouth protocols; `rng`
- * decides size, position and occluder (use occlusionRng(seed, id) at test time).
+ * decides size, position and occluder (use occlusionRng(seed, id) at test time); `face`, when
+ * given, sizes and places the CK+ blocks (ck-r*) on the face instead of the whole image.
  */
-export function occlude(image: ImageLike, landmarks: Float32Array, options: OcclusionOptions, rng: Rng): OcclusionResult {
+export function occlude(image: ImageLike, landmarks: Float32Array, options: OcclusionOptions, rng: Rng, face?: FaceSquare, label?: number): OcclusionResult {
   const { width, height } = image;
   const threshold = options.alphaThreshold ?? 32;
   if (options.protocol === 'none') {
@@ -258,10 +289,18 @@ export function occlude(image: ImageLike, landmarks: Float32Array, options: Occl
     const [lo, hi] = squareSideRange(side, options.sizeRange);
     const s = rng.int(lo, hi);
     box = { x: rng.int(0, width - s), y: rng.int(0, height - s), w: s, h: s };
-    kind = drawObject(ctx, box.x, box.y, s, rng, options);
+    if (options.family === 'misleading' && landmarks.length >= 136 && width === height && rng.next() < FACE_PART_SHARE) {
+      // Another face's part at this face's scale: its own box, not the square.
+      ({ kind, box } = drawFacePart(ctx, width, landmarks, rng, label));
+    } else if (options.family === 'misleading') {
+      kind = drawProcedural(ctx, box.x, box.y, s, rng, rng.next() < 0.5 ? 'hand' : rng.pick(PROCEDURAL_KINDS.filter((k) => k !== 'hand')));
+    } else {
+      kind = drawObject(ctx, box.x, box.y, s, rng, options);
+    }
   } else if (options.protocol === 'ck-r8' || options.protocol === 'ck-r16' || options.protocol === 'ck-r24') {
-    const s = ckBlockSide(options.protocol, side);
-    box = { x: rng.int(0, width - s), y: rng.int(0, height - s), w: s, h: s };
+    // Sized on the face crop and placed on the face, as the CK+ protocol defines its blocks.
+    const s = ckBlockSide(options.protocol, face?.side ?? side, side);
+    box = { x: blockStart(rng, s, width, face?.x, face?.side), y: blockStart(rng, s, height, face?.y, face?.side), w: s, h: s };
     kind = fillBlock(ctx, box, options.blockFill ?? 'black', rng, options);
   } else if (options.protocol === 'eyes' || options.protocol === 'mouth') {
     if (landmarks.length < 136) throw new Error(`occlusion '${options.protocol}' needs 68 landmarks, got ${landmarks.length / 2}`);
