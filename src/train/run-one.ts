@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { PlannedRun } from '../spec/index.js';
+import { runLabel, type PlannedRun } from '../spec/index.js';
 import { buildModel } from '../model/index.js';
 import { regionPoints } from '../model/regions.js';
 import { VARIANTS } from '../model/arch.js';
@@ -13,9 +13,8 @@ import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { deriveSeed } from '../util/rng.js';
 import type { BackendInfo } from '../engine/backend.js';
-import { acquireRunLock } from './lock.js';
+import { acquireRunLock, RunDir, type RunMeta, type EvalFile, type InitRecord, type AttentionSample } from '../rundir/index.js';
 import { checkpointExists } from './checkpoint-dir.js';
-import { RunDir, type RunMeta, type EvalFile, type InitRecord, type AttentionSample } from './run-dir.js';
 import { encodeImage } from '../data/images.js';
 import type { RunInit } from './run-init.js';
 import { sha256File } from '../weights/store.js';
@@ -23,7 +22,6 @@ import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
 import { evaluateTestSet, type Evaluation } from './evaluate.js';
 import type { Reporter } from './progress.js';
-import { runLabel } from './run-label.js';
 import { modelOptionsOf, totalSteps, type RunData } from './run-config.js';
 import { runVersions, gitCommit } from './provenance.js';
 import { gateSupervisionLoss, patchCoverage, patchGeometry, type PatchGeometry } from './patch-coverage.js';
@@ -58,12 +56,20 @@ export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunO
     return 'skipped';
   }
   const lock = await acquireRunLock(dir.dir);
+  // Another process took the lock over (this one stalled past the lock's staleness): stop
+  // without writing anything more into what is now its run directory.
+  const shouldStop = () => {
+    if (lock.lost) throw new LockLostError(`${dir.dir}: the run lock was taken over by another process (${lock.lost.message}); stopped`);
+    return opts.shouldStop();
+  };
   try {
-    return await trainAndEvaluate(run, dir, prior, opts);
+    return await trainAndEvaluate(run, dir, prior, { ...opts, shouldStop });
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
+
+export class LockLostError extends Error {}
 
 async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | undefined, opts: RunOneOptions): Promise<RunOutcome> {
   const cfg = run.config;
@@ -84,7 +90,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     trainSeconds: resume ? (prior!.trainSeconds ?? 0) : 0,
     resumedFrom: resume ? [...(prior!.resumedFrom ?? [])] : [],
   };
-  await writeJsonAtomic(dir.configFile, cfg);
+  await dir.writeConfig(cfg);
 
   const seed = cfg.train.seed;
   const model = buildModel(modelOptionsOf(cfg), deriveSeed(seed, 'init'));
@@ -137,7 +143,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
       await writeSamples(dir, name, samples, cfg.model.inputSize);
       opts.reporter.emit({ type: 'eval', runId: run.id, test: name, accuracy: result.accuracy, n: result.n });
     }
-    await writeJsonAtomic(dir.evalFile, evalFile);
+    await dir.writeEval(evalFile);
     meta.status = 'done';
     meta.endedAt = new Date().toISOString();
     await dir.writeMeta(meta);
@@ -149,6 +155,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     });
     return 'done';
   } catch (err) {
+    if (err instanceof LockLostError) throw err;
     meta.status = 'failed';
     meta.error = err instanceof Error ? err.message : String(err);
     meta.endedAt = new Date().toISOString();

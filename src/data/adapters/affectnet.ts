@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
-import { exists, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { promises as fs } from 'node:fs';
+import { exists, loadFileRef, parseLandmarks, problem, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { parseCsv } from '../csv.js';
 
 const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
                                  (validation.csv may lack the header row; landmarks "x1;y1;...;x68;y68")
@@ -22,21 +24,18 @@ export const affectnetAdapter: DatasetAdapter = {
     const csv = await requireFile(path.join(root, split === 'train' ? 'training.csv' : 'validation.csv'), options, 'affectnet', LAYOUT);
     const imagesDir = path.resolve(root, typeof options.imagesDir === 'string' ? options.imagesDir : 'Manually_Annotated_Images');
     const checkFiles = options.checkFiles !== false;
-    const lines = await readLines(csv);
+    const records = parseCsv(await fs.readFile(csv, 'utf8'), csv);
     let col: Record<string, number> = { subdirectory_filepath: 0, face_x: 1, face_y: 2, face_width: 3, face_height: 4, facial_landmarks: 5, expression: 6 };
     let start = 0;
-    if (lines.length && /subdirectory_filepath/i.test(lines[0])) {
-      const names = splitCsv(lines[0]).map((s) => s.trim().toLowerCase());
+    if (records.length && records[0].fields.some((f) => /subdirectory_filepath/i.test(f))) {
+      const names = records[0].fields.map((s) => s.toLowerCase());
       col = {};
       for (const h of HEADER) col[h] = names.indexOf(h);
       start = 1;
     }
     const samples: AdapterRef[] = [];
     const problems: DataProblem[] = [];
-    for (let i = start; i < lines.length; i++) {
-      const lineNo = i + 1;
-      if (!lines[i].trim()) continue;
-      const f = splitCsv(lines[i]);
+    for (const { fields: f, line: lineNo } of records.slice(start)) {
       const expr = Number(f[col.expression]);
       if (!Number.isInteger(expr) || expr < 0 || expr > 10) {
         problems.push(problem('bad-label', csv, `expression '${f[col.expression] ?? ''}' is not a code 0..10`, lineNo));

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions, DecodedSample } from '../types.js';
-import { exists, problem, readLines, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { exists, problem, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { parseCsv } from '../csv.js';
 import { DataError, greyToRgb } from '../images.js';
 import { UserError } from '../../util/errors.js';
 
@@ -24,14 +25,12 @@ async function parse(csv: string): Promise<Parsed> {
   const st = await fs.stat(csv);
   const hit = parsedCache.get(csv);
   if (hit && hit.mtimeMs === st.mtimeMs) return hit;
-  const lines = await readLines(csv);
+  const records = parseCsv(await fs.readFile(csv, 'utf8'), csv);
   const bySplit = new Map<string, AdapterRef[]>([['train', []], ['val', []], ['test', []]]);
   const problems = new Map<string, DataProblem[]>([['train', []], ['val', []], ['test', []]]);
-  const start = lines.length && /emotion/i.test(lines[0]) ? 1 : 0;
-  for (let i = start; i < lines.length; i++) {
-    const lineNo = i + 1;
-    if (!lines[i].trim()) continue;
-    const [emo, pix, usage] = lines[i].split(',');
+  const start = records.length && records[0].fields.some((f) => /emotion/i.test(f)) ? 1 : 0;
+  for (const { fields, line: lineNo } of records.slice(start)) {
+    const [emo, pix, usage] = fields;
     const split = USAGE[(usage ?? '').trim().toLowerCase()];
     // A row with an unreadable Usage cannot be placed; it is reported with train.
     const probs = problems.get(split ?? 'train')!;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetOptions, SampleRef } from '../types.js';
 import { DataError } from '../images.js';
 import { UserError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { landmarkCsvRows, landmarkValues } from './file.js';
 import { fitMeanShape } from './mean-shape.js';
 import { createFaceApiDetector, type LandmarkDetector } from './detector.js';
 
@@ -116,17 +118,14 @@ async function readLandmarksFile(file: string): Promise<{ points: Map<string, Fl
     for (const [id, e] of Object.entries(parsed.entries ?? {})) if (e?.p?.length === 136) points.set(id, Float32Array.from(e.p));
     return { points, problems };
   }
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (!line.trim() || /^(id|path)\b/i.test(line)) return;
-    const f = line.split(',').map((v) => v.trim());
-    const nums = f.slice(1).map(Number);
-    if (nums.length !== 136 || nums.some((v) => !Number.isFinite(v))) {
-      problems.push({ kind: 'bad-landmarks', file, line: i + 1, message: `expected an id and 136 numbers, got ${f.length} fields` });
-      return;
+  for (const row of landmarkCsvRows(text, file)) {
+    const pts = row.id === undefined ? `expected an id and 136 numbers, got ${row.values.length} fields` : landmarkValues(row.values);
+    if (typeof pts === 'string') {
+      problems.push({ kind: 'bad-landmarks', file, line: row.line, message: row.id === undefined ? pts : `landmarks of ${row.id}: ${pts}` });
+      continue;
     }
-    points.set(f[0], Float32Array.from(nums));
-  });
+    points.set(row.id!, pts);
+  }
   return { points, problems };
 }
 
@@ -143,10 +142,7 @@ async function readCache(file: string, options: DatasetOptions): Promise<CacheFi
 }
 
 async function writeCache(file: string, cache: CacheFile): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(cache));
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(cache));
 }
 
 // Detection of a large dataset takes a while; saving every so often lets an interrupted
