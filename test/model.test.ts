@@ -8,6 +8,7 @@ import { describeModel, torchvisionSource } from '../src/model/arch.js';
 import { buildModel, localityPreservingLoss } from '../src/model/build.js';
 import { loadCheckpoint, saveCheckpoint, readCheckpointOptions } from '../src/model/checkpoint.js';
 import { cropCorners, cropPatches } from '../src/model/crop.js';
+import { CROP_IMPLS } from '../src/model/execution.js';
 import { loadPretrained, toTfLayout } from '../src/model/pretrained.js';
 import { regionPoints } from '../src/model/regions.js';
 import { encodeSafetensors, parseSafetensors } from '../src/model/safetensors.js';
@@ -273,7 +274,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
                 const v = y >= 0 && y < M && x >= 0 && x < M ? md[((b * M + y) * M + x) * C + c] : 0;
                 expected[(((r * B + b) * P + i) * P + j) * C + c] = v;
               }
-      for (const impl of ['ops', 'host'] as const) {
+      for (const impl of CROP_IMPLS) {
         const got = cropPatches(map, corners, R, P, impl);
         assert.deepEqual(got.shape, [R * B, P, P, C]);
         assert.deepEqual(Array.from(got.dataSync()), Array.from(expected), impl);
@@ -288,7 +289,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const pts = [[10, 10], [12, 14], [0, 30], [30, 2], [16, 16], [2, 2]].flat();
       const corners = cropCorners(pts, M, P);
       const W = tf.tensor4d(Float32Array.from({ length: R * B * P * P * C }, (_, i) => Math.cos(i * 1.3)), [R * B, P, P, C]);
-      for (const impl of ['ops', 'host'] as const) {
+      for (const impl of CROP_IMPLS) {
         const f = (m: tf.Tensor) => tf.sum(tf.mul(tf.square(cropPatches(m as tf.Tensor4D, corners, R, P, impl)), W));
         const g = tf.tidy(() => tf.grad(f)(tf.tensor4d(mapData, [B, M, M, C])).dataSync());
         const eps = 1e-2;

@@ -175,6 +175,7 @@ export interface ModelConfig {
    * A .safetensors file with ImageNet weights (torchvision names) to start from; null trains from scratch.
    */
   pretrained: string | null;
+  execution?: ExecutionSettings;
 }
 /**
  * DLP-CNN settings (variant dlpcnn only).
@@ -196,6 +197,19 @@ export interface DlpSettings {
    * Same-class nearest neighbours in the batch for the locality-preserving loss.
    */
   neighbours: number;
+}
+/**
+ * How the patch crop and the 24 PG-units run. Every choice gives the same results; auto (or leaving a key out) takes the plan measured fastest for the backend, recorded in meta.json. Not part of the run id.
+ */
+export interface ExecutionSettings {
+  /**
+   * Patch crop: host (copy on the host; a device sync on GPU backends), ops (pad + slices), gather (one gather of precomputed indices), or auto.
+   */
+  crop?: 'auto' | 'host' | 'ops' | 'gather';
+  /**
+   * PG-units: loop (24 small graphs with native convolutions), batched (one grouped graph, im2col + batched matmul), or auto.
+   */
+  pgUnits?: 'auto' | 'loop' | 'batched';
 }
 /**
  * Training data mix and schedule.

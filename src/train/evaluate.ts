@@ -18,8 +18,7 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
     const points = regionPoints(batch.landmarks, inputSize, { round: false });
     const out = tf.tidy(() => {
       const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
-      const pts = tf.tensor3d(points, [batch.size, 24, 2]);
-      const o = model.forward(images, pts, false);
+      const o = model.forward(images, points, false);
       return { pred: o.logits.argMax(1), alpha: o.alpha, alphaGlobal: o.alphaGlobal };
     });
     const pred = Array.from(await out.pred.data());

@@ -40,6 +40,8 @@ export function modelOptionsOf(cfg: RunConfig): ModelOptions {
     numClasses: m.numClasses,
     dropout: m.dropout,
     dlp: m.dlp,
+    crop: m.execution?.crop,
+    pgUnits: m.execution?.pgUnits,
   };
 }
 

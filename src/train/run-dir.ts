@@ -26,6 +26,8 @@ export interface RunMeta {
   /** Seconds spent training, summed over resumed sessions. */
   trainSeconds?: number;
   resumedFrom?: number[];
+  /** How the model ran on this backend (crop, PG-units) and where each choice came from. */
+  execution?: { crop: string; pgUnits: string; backend: string; source: { crop: string; pgUnits: string }; readsAreFree: boolean };
 }
 
 export interface TestResult {
