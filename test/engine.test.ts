@@ -63,7 +63,16 @@ describe('engine: acnn doctor', function () {
   it('`acnn doctor --json` exits 0 with a report of every backend', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], { cwd: PACKAGE_ROOT, maxBuffer: 8 << 20 });
     const report = JSON.parse(stdout) as DoctorReport;
-    assert.deepEqual(report.backends.map((b) => b.name), ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    assert.deepEqual(report.backends.map((b) => b.name), ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu']);
+    // WebGPU: the adapter where Dawn finds one (CI: lavapipe), otherwise the reason.
+    const webgpu = report.backends.find((b) => b.name === 'webgpu')!;
+    if (webgpu.loads) {
+      assert.ok(webgpu.adapter && webgpu.adapter.backend && webgpu.device, JSON.stringify(webgpu));
+      console.log(`      webgpu: ${webgpu.device}`);
+    } else {
+      assert.match(webgpu.reason ?? '', webgpu.installed ? /adapter|Vulkan|device|failed/ : /not installed; install it with `npm run install:webgpu`/);
+      console.log(`      webgpu unavailable: ${webgpu.reason}`);
+    }
     assert.equal(report.auto, 'wasm');
     const wasm = report.backends.find((b) => b.name === 'wasm')!;
     assert.ok(wasm.loads && wasm.device);
