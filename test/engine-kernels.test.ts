@@ -207,7 +207,7 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
     assertClose(r, 'reductions', 2e-5);
   });
 
-  it('BatchMatMul with transposeA (explicit transpose for wide right operands), and an int reduction', async () => {
+  it('BatchMatMul with transposeA (explicit transpose for wide right operands) and transposeB (swapped product for short left operands), and an int reduction', async () => {
     // [a shape, b shape, transposeA, transposeB]
     const cases: Array<[number[], number[], boolean, boolean]> = [
       [[16, 40], [16, 24], true, false],
@@ -216,6 +216,9 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
       [[30, 5], [30, 1], true, false],
       [[6, 5], [7, 6], true, true],
       [[5, 6], [7, 6], false, true],
+      [[4, 30], [50, 30], false, true],
+      [[40, 30], [50, 30], false, true],
+      [[2, 4, 30], [2, 50, 30], false, true],
     ];
     const r = await onBoth(() => [
       ...cases.map(([as, bs, ta, tb], i) => tf.matMul(tf.tensor(values(size(as), 70 + i), as), tf.tensor(values(size(bs), 80 + i), bs), ta, tb)),

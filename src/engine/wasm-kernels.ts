@@ -17,6 +17,8 @@
  *   matrix-vector product instead: x as [A, R, C], times ones [A, R, 1] (transposeA).
  * - BatchMatMul with transposeA and a right operand wider than one column (the FC weight
  *   gradient x^T dy): upstream is 3-10x slower than an explicit transpose and a plain matmul.
+ *   With transposeB and a short left operand (the FC input gradient dy W^T, M = batch rows):
+ *   upstream is ~4x slower than (W dy^T)^T, whose transposes are of the small operands.
  *
  * - Identity: upstream copies the data; the engine clones every tensor it saves for the
  *   backward pass (thousands per training step), so a clone shares the data and bumps its
@@ -320,21 +322,40 @@ function reduceKernel(kind: 'Sum' | 'Mean') {
   };
 }
 
-/** transposeA with a right operand of more than one column: transpose explicitly (measured 3-10x faster). */
+function swapLast(rank: number): number[] {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return perm;
+}
+
+/**
+ * transposeA with a right operand of more than one column: transpose a explicitly (measured
+ * 3-10x faster). transposeB with M <= K (a has fewer rows than columns): a b^T = (b a^T)^T, so
+ * only a and the [N, M] result are transposed (dy W^T at batch 16: 3.5 ms instead of 13.8).
+ */
 function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const at = args.attrs as { transposeA: boolean; transposeB: boolean };
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (at.transposeA && at.transposeB)) return runStock('BatchMatMul', args);
+  const [m, k] = a.shape.slice(-2) as [number, number];
   const n = at.transposeB ? b.shape[b.shape.length - 2]! : b.shape[b.shape.length - 1]!;
-  if (!at.transposeA || at.transposeB || n <= 1 || a.dtype !== 'float32') return runStock('BatchMatMul', args);
-  return tf.tidy(() => {
-    const ta = asTensor(a);
-    const perm = ta.shape.map((_, i) => i);
-    perm[perm.length - 2] = perm.length - 1;
-    perm[perm.length - 1] = perm.length - 2;
-    return tf.engine().makeTensorFromTensorInfo(
-      runStock('BatchMatMul', { inputs: { a: tf.transpose(ta, perm), b }, attrs: { transposeA: false, transposeB: false }, backend: args.backend }),
-    );
-  });
+  const mm = (x: tf.Tensor, y: tf.Tensor) =>
+    tf.engine().makeTensorFromTensorInfo(runStock('BatchMatMul', { inputs: { a: x, b: y }, attrs: { transposeA: false, transposeB: false }, backend: args.backend }));
+  if (at.transposeA && n > 1) {
+    return tf.tidy(() => {
+      const ta = asTensor(a);
+      return mm(tf.transpose(ta, swapLast(ta.rank)), asTensor(b));
+    });
+  }
+  if (at.transposeB && m <= k && a.shape.length === 2 && b.shape.length === 2) {
+    return tf.tidy(() => {
+      const ta = asTensor(a);
+      // b stays the left operand and a fresh transpose the right one (see the caching bug above).
+      return tf.transpose(mm(asTensor(b), tf.transpose(ta)));
+    });
+  }
+  return runStock('BatchMatMul', args);
 }
 
 function identityKernel(args: KernelArgs): tf.TensorInfo {
