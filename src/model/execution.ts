@@ -59,7 +59,12 @@ export const EXECUTION_TABLE: Readonly<Record<string, TableEntry>> = {
   wasm: {
     plan: { crop: 'host', pgUnits: 'loop' },
     readsAreFree: true,
-    measured: [{ setting: 'input 64, 2-core EPYC, shared (model notes, first session)', ms: { 'loop/host': 1400, 'loop/ops': 2400, 'batched/host': 4100 } }],
+    measured: [
+      {
+        setting: 'input 112, 2-core AMD EPYC, load 8 (2026-12-01)',
+        ms: { 'loop/host': 2536, 'loop/gather': 2785, 'loop/ops': 5517, 'batched/host': 7246, 'batched/gather': 6186 },
+      },
+    ],
   },
   cpu: {
     plan: { crop: 'gather', pgUnits: 'loop' },
@@ -69,7 +74,14 @@ export const EXECUTION_TABLE: Readonly<Record<string, TableEntry>> = {
   webgpu: {
     plan: { crop: 'gather', pgUnits: 'batched' },
     readsAreFree: false,
-    measured: [],
+    measured: [
+      {
+        // lavapipe runs the shaders on the CPU, in this process: CPU time is the whole cost. On a
+        // hardware GPU, launches and syncs weigh more, which favours batched + gather further.
+        setting: 'input 64, Mesa 25.0 lavapipe (Dawn on Vulkan), 2-core AMD EPYC, load 8 (2026-12-01)',
+        ms: { 'batched/gather': 11501, 'batched/ops': 14628, 'loop/gather': 15437, 'loop/ops': 20374 },
+      },
+    ],
   },
 };
 
