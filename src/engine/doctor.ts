@@ -87,24 +87,24 @@ function packageVersion(dir: string | null): string | undefined {
   }
 }
 
-/** Loads a native backend in a fresh Node process; resolves with its device or why it failed. */
-function probeNative(name: 'tensorflow-gpu' | 'tensorflow', timeoutMs = 60_000): Promise<{ loads: boolean; reason?: string }> {
-  const pkg = PACKAGES[name];
+type ProbeResult = { loads: boolean; device?: string; adapter?: WebGpuAdapter; reason?: string };
+
+/**
+ * Runs `body` (ES module code that calls `out({ loads, ... })`) in a fresh Node process, so that
+ * a native library that aborts cannot take the report down; resolves with what it reported.
+ */
+function probeInChild(body: string, execArgv: string[], timeoutMs: number): Promise<ProbeResult> {
   const script = `
     const out = (o) => process.stdout.write('\\n@@' + JSON.stringify(o));
-    try {
-      const tf = await import('@tensorflow/tfjs');
-      await import(${JSON.stringify(pkg)});
-      if (!tf.findBackendFactory('tensorflow')) out({ loads: false, reason: 'loaded, but registered its backend in a different copy of @tensorflow/tfjs-core' });
-      else if (!(await tf.setBackend('tensorflow'))) out({ loads: false, reason: 'loaded, but the backend failed to initialise' });
-      else { tf.tensor([1, 2]).square().dataSync(); out({ loads: true }); }
-    } catch (e) { out({ loads: false, reason: String(e && e.message || e).split('\\n')[0] }); }`;
+    try {${body}
+    } catch (e) { out({ loads: false, reason: String(e && e.message || e).split('\\n')[0] }); }
+    process.exit(0);`;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(require.resolve('@tensorflow/tfjs/package.json')), timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...execArgv, '--input-type=module', '-e', script], { cwd: path.dirname(require.resolve('@tensorflow/tfjs/package.json')), timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const i = stdout.lastIndexOf('\n@@');
       if (i >= 0) {
         try {
-          resolve(JSON.parse(stdout.slice(i + 3)) as { loads: boolean; reason?: string });
+          resolve(JSON.parse(stdout.slice(i + 3)) as ProbeResult);
           return;
         } catch {
           // fall through to the process-level failure below
@@ -116,39 +116,42 @@ function probeNative(name: 'tensorflow-gpu' | 'tensorflow', timeoutMs = 60_000):
   });
 }
 
+/** Loads a native backend in a fresh Node process; resolves with its device or why it failed. */
+function probeNative(name: 'tensorflow-gpu' | 'tensorflow', timeoutMs = 60_000): Promise<ProbeResult> {
+  const pkg = PACKAGES[name];
+  return probeInChild(
+    `
+      const tf = await import('@tensorflow/tfjs');
+      await import(${JSON.stringify(pkg)});
+      if (!tf.findBackendFactory('tensorflow')) out({ loads: false, reason: 'loaded, but registered its backend in a different copy of @tensorflow/tfjs-core' });
+      else if (!(await tf.setBackend('tensorflow'))) out({ loads: false, reason: 'loaded, but the backend failed to initialise' });
+      else { tf.tensor([1, 2]).square().dataSync(); out({ loads: true }); }`,
+    [],
+    timeoutMs,
+  );
+}
+
 /**
  * Starts the WebGPU backend in a fresh Node process (Dawn is native code) and runs a gradient
- * on it; resolves with the adapter and device, or the reason it failed.
+ * on it; resolves with the adapter and device, or the reason it failed. The child gets this
+ * process's Node flags, so it loads backend.ts through tsx when the tests run the sources.
  */
-function probeWebGpu(timeoutMs = 120_000): Promise<{ loads: boolean; device?: string; adapter?: WebGpuAdapter; reason?: string }> {
+async function probeWebGpu(timeoutMs = 120_000): Promise<ProbeResult> {
   const backendUrl = new URL('./backend.js', import.meta.url).href;
-  const script = `
-    const out = (o) => process.stdout.write('\\n@@' + JSON.stringify(o));
-    try {
+  const r = await probeInChild(
+    `
       const { initBackend } = await import(${JSON.stringify(backendUrl)});
       const tf = await import('@tensorflow/tfjs');
       const info = await initBackend('webgpu');
       const g = tf.grad((x) => tf.sum(tf.square(tf.conv2d(x, tf.ones([3, 3, 1, 2]), 1, 'same'))))(tf.ones([1, 4, 4, 1]));
       const v = await g.data();
       if (!(v[5] > 0)) out({ loads: false, adapter: info.adapter, reason: 'a test gradient on the device came back wrong' });
-      else out({ loads: true, device: info.device, adapter: info.adapter });
-    } catch (e) { out({ loads: false, reason: String(e && e.message || e).split('\\n')[0].replace(/^backend webgpu is unavailable: /, '') }); }
-    process.exit(0);`;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { cwd: path.dirname(require.resolve('@tensorflow/tfjs/package.json')), timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const i = stdout.lastIndexOf('\n@@');
-      if (i >= 0) {
-        try {
-          resolve(JSON.parse(stdout.slice(i + 3)) as { loads: boolean; reason?: string });
-          return;
-        } catch {
-          // fall through
-        }
-      }
-      const lastErr = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
-      resolve({ loads: false, reason: `the probe process died (${err?.signal ?? `exit ${err?.code ?? '?'}`}): ${lastErr ?? 'no message'}` });
-    });
-  });
+      else out({ loads: true, device: info.device, adapter: info.adapter });`,
+    process.execArgv,
+    timeoutMs,
+  );
+  if (r.reason) r.reason = r.reason.replace(/^backend webgpu is unavailable: /, '');
+  return r;
 }
 
 function ldconfigEntries(): Map<string, string[]> {
