@@ -108,6 +108,8 @@ describe('webgpu backend: models against the plain JS backend', function () {
 describe('webgpu backend: a short real training follows WebAssembly', function () {
   this.timeout(900_000);
   it('acnn run --backend webgpu trains; its losses match --backend wasm (steps 1-2 to 1e-5, steps 3-6 to 1%)', async function () {
+    // logEvery 2 and checkpointEvery 3: on webgpu the losses stay on the device between logging
+    // steps and are read before every checkpoint (step 3 is one but not a logging step).
     await webgpuOrSkip(this);
     await initBackend('wasm');
     const work = mkdtempSync(path.join(os.tmpdir(), 'acnn-webgpu-'));
@@ -118,7 +120,7 @@ describe('webgpu backend: a short real training follows WebAssembly', function (
 datasets:
   synthetic: {format: synthetic, train: 48, test: 16, seed: 3, imageSize: 32}
 model: {backbone: vgg16, variant: pacnn, inputSize: 32, width: 0.125, dropout: 0}
-train: {data: [{dataset: synthetic, split: train}], lr: 0.002, batchSize: 16, iterations: 6, logEvery: 1, checkpointEvery: 3}
+train: {data: [{dataset: synthetic, split: train}], lr: 0.002, batchSize: 16, iterations: 6, logEvery: 2, checkpointEvery: 3}
 test: {clean: {dataset: synthetic, split: test}}
 `,
     );
@@ -140,17 +142,17 @@ test: {clean: {dataset: synthetic, split: test}}
         .filter((r) => r.loss !== undefined)
         .map((r) => r.loss!);
     }
-    assert.equal(losses.webgpu!.length, 6);
+    assert.equal(losses.webgpu!.length, 3, 'one row per two steps');
     console.log(`      losses wasm   ${losses.wasm!.map((l) => l.toFixed(6)).join(' ')}`);
     console.log(`      losses webgpu ${losses.webgpu!.map((l) => l.toFixed(6)).join(' ')}`);
-    // Same data, same initial weights (tfjs draws them on the host), float32 on both. Step 1's
-    // loss is the forward pass, step 2's follows one backward pass and update: equal up to
-    // rounding. After that the two runs separate as SGD amplifies rounding differences through
-    // batch norm over 2x2 patches (this tiny net at input 32): measured, webgpu vs wasm 1e-3 at
-    // step 4, and the plain JS backend vs wasm by as much (see docs/benchmarks.md, WebGPU).
+    // Same data, same initial weights (tfjs draws them on the host), float32 on both. The first
+    // row averages step 1 (the forward pass) and step 2 (after one backward pass and update):
+    // equal up to rounding. After that the runs separate as SGD amplifies rounding differences
+    // through batch norm over 2x2 patches (this tiny net at input 32): measured, webgpu vs wasm
+    // 1e-3 at step 4, while webgpu and the plain JS backend agree to 4e-5 (docs/benchmarks.md).
     losses.wasm!.forEach((l, i) => {
-      const tol = i < 2 ? 1e-5 : 1e-2;
-      assert.ok(Math.abs(losses.webgpu![i]! - l) <= tol * Math.abs(l), `step ${i + 1}: webgpu ${losses.webgpu![i]} vs wasm ${l} (tolerance ${tol})`);
+      const tol = i < 1 ? 1e-5 : 1e-2;
+      assert.ok(Math.abs(losses.webgpu![i]! - l) <= tol * Math.abs(l), `row ${i + 1}: webgpu ${losses.webgpu![i]} vs wasm ${l} (tolerance ${tol})`);
     });
   });
 });
