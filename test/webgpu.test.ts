@@ -13,6 +13,7 @@ import type { Backbone, ModelOptions, Variant } from '../src/model/types.js';
 import { runCli } from './helpers/cli.js';
 
 let unavailable: string | undefined;
+/** Makes webgpu the active backend, or skips the test saying why it cannot load here. */
 async function webgpuOrSkip(ctx: Mocha.Context): Promise<void> {
   if (unavailable === undefined) {
     try {
@@ -21,7 +22,7 @@ async function webgpuOrSkip(ctx: Mocha.Context): Promise<void> {
     } catch (err) {
       unavailable = (err as Error).message;
     }
-  }
+  } else if (!unavailable) await initBackend('webgpu');
   if (unavailable) {
     console.log(`      skipped: ${unavailable}`);
     ctx.skip();
@@ -89,6 +90,7 @@ describe('webgpu backend: models against the plain JS backend', function () {
       await webgpuOrSkip(this);
       const o = small(bb, v, extra);
       const gpu = await step(o, 4);
+      assert.equal(tf.getBackend(), 'webgpu');
       await initBackend('cpu');
       const cpu = await step(o, 4);
       assert.deepEqual([...gpu.keys()].sort(), [...cpu.keys()].sort());

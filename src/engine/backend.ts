@@ -128,6 +128,11 @@ async function loadWasm(): Promise<string> {
 
 let webgpuAdapter: WebGpuAdapter | undefined;
 async function loadWebGpu(): Promise<string> {
+  // One Dawn instance per process: a second one next to a live device aborts the process.
+  if (webgpuAdapter && tf.findBackend('webgpu')) {
+    if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'the WebGPU backend failed to switch back on');
+    return adapterName(webgpuAdapter);
+  }
   let adapter: WebGpuAdapter;
   try {
     adapter = await findAdapter();

@@ -230,7 +230,7 @@ export function localityPreservingLoss(x: tf.Tensor2D, labels: tf.Tensor1D, k: n
   const [B, D] = x.shape;
   const targets = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: neighbourMeans(args[0] as tf.Tensor2D, labels, k),
-    gradFunc: (dy: tf.Tensor) => tf.zeros([B, D]),
+    gradFunc: () => tf.zeros([B, D]),
   }));
   return tf.tidy(() => {
     const t = targets(x) as tf.Tensor2D; // [B, D + 1]: neighbour mean, then 1 if i has a neighbour
