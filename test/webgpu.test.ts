@@ -109,7 +109,7 @@ describe('webgpu backend: models against the plain JS backend', function () {
 
 describe('webgpu backend: a short real training follows WebAssembly', function () {
   this.timeout(900_000);
-  it('acnn run --backend webgpu trains; its losses match --backend wasm (steps 1-2 to 1e-5, steps 3-6 to 1%)', async function () {
+  it('acnn run --backend webgpu trains; its losses match --backend wasm to 1e-4 (relative) over 6 steps', async function () {
     // logEvery 2 and checkpointEvery 3: on webgpu the losses stay on the device between logging
     // steps and are read before every checkpoint (step 3 is one but not a logging step).
     await webgpuOrSkip(this);
@@ -147,14 +147,13 @@ test: {clean: {dataset: synthetic, split: test}}
     assert.equal(losses.webgpu!.length, 3, 'one row per two steps');
     console.log(`      losses wasm   ${losses.wasm!.map((l) => l.toFixed(6)).join(' ')}`);
     console.log(`      losses webgpu ${losses.webgpu!.map((l) => l.toFixed(6)).join(' ')}`);
-    // Same data, same initial weights (tfjs draws them on the host), float32 on both. The first
-    // row averages step 1 (the forward pass) and step 2 (after one backward pass and update):
-    // equal up to rounding. After that the runs separate as SGD amplifies rounding differences
-    // through batch norm over 2x2 patches (this tiny net at input 32): measured, webgpu vs wasm
-    // 1e-3 at step 4, while webgpu and the plain JS backend agree to 4e-5 (docs/benchmarks.md).
+    // Same data, same initial weights (tfjs draws them on the host), float32 on both: the runs
+    // differ by rounding only. Measured (logEvery 1): wasm, webgpu and the plain JS backend
+    // agree to 8e-7 at every one of the 6 steps. 1e-4 leaves room for rounding differences to
+    // grow through SGD and batch norm over 2x2 patches (with acnn's earlier wasm kernels, which
+    // summed in another order, wasm separated from the other two by 1e-3 at step 4).
     losses.wasm!.forEach((l, i) => {
-      const tol = i < 1 ? 1e-5 : 1e-2;
-      assert.ok(Math.abs(losses.webgpu![i]! - l) <= tol * Math.abs(l), `row ${i + 1}: webgpu ${losses.webgpu![i]} vs wasm ${l} (tolerance ${tol})`);
+      assert.ok(Math.abs(losses.webgpu![i]! - l) <= 1e-4 * Math.abs(l), `row ${i + 1}: webgpu ${losses.webgpu![i]} vs wasm ${l}`);
     });
   });
 });
