@@ -31,6 +31,8 @@ export interface RunMeta {
   resumedFrom?: number[];
   /** What the weights started from (model.pretrained / model.init), with the layers that did not fit. */
   init?: InitRecord;
+  /** How the model ran on this backend (crop, PG-units) and where each choice came from. */
+  execution?: { crop: string; pgUnits: string; backend: string; source: { crop: string; pgUnits: string }; readsAreFree: boolean };
 }
 
 export interface InitRecord {

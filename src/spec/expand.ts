@@ -27,11 +27,16 @@ interface Alternative {
 }
 type Axis = Alternative[];
 
-/** Short, stable id of a run config: sha256 of its canonical JSON (defaults applied, keys sorted), 10 hex chars. */
+/**
+ * Short, stable id of a run config: sha256 of its canonical JSON (defaults applied, keys sorted),
+ * 10 hex chars. model.execution is left out: it changes how a run computes, not what, so the
+ * same experiment keeps its id (and its results) under any execution plan.
+ */
 export function runId(config: RunConfig): string {
   const copy = deepClone(config) as unknown as Record<string, unknown>;
   if (copy.tags === undefined) copy.tags = {};
   getValidators().run(copy); // applies defaults, so a written-out default gives the same id
+  if (isPlainObject(copy.model)) delete copy.model.execution;
   return createHash('sha256').update(canonicalJson(copy)).digest('hex').slice(0, 10);
 }
 

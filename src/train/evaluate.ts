@@ -36,8 +36,8 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
     const points = regionPoints(batch.landmarks, inputSize);
     const out = tf.tidy(() => {
       const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
-      const pts = tf.tensor3d(points, [batch.size, 24, 2]);
-      const o = model.forward(images, pts, false);
+      // Host points: the model needs no read-back of them (a device sync on GPU backends).
+      const o = model.forward(images, points, false);
       const onehot = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), o.logits.shape[1]);
       const loss = tf.losses.softmaxCrossEntropy(onehot, o.logits, undefined, undefined, tf.Reduction.NONE);
       return { pred: o.logits.argMax(1), loss, alpha: o.alpha, alphaGlobal: o.alphaGlobal, norms: o.patchNorms };

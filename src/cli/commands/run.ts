@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { BACKEND_CHOICES } from '../../engine/backend.js';
 
 interface Args {
   spec: string;
@@ -24,9 +25,9 @@ const cmd: CommandModule<object, Args> = {
       .option('force', { type: 'boolean', describe: 'Rerun finished runs from scratch' })
       .option('backend', {
         type: 'string',
-        choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'],
+        choices: [...BACKEND_CHOICES],
         default: 'auto',
-        describe: 'TensorFlow.js backend; auto takes the first that loads (tfjs-node-gpu, tfjs-node, wasm, cpu)',
+        describe: 'TensorFlow.js backend; auto takes the first that loads (tfjs-node-gpu, tfjs-node, wasm, cpu); webgpu only by name (npm run install:webgpu)',
       })
       .option('json', { type: 'boolean', describe: 'One JSON event per line on stdout (for scripts)' })
       .option('quiet', { type: 'boolean', describe: 'Print nothing but failures' })
