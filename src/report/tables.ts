@@ -42,6 +42,8 @@ export interface Cell {
   paper?: number;
   /** Runs that match the cell but have no result yet. */
   pending: number;
+  /** The finished runs behind `values`, in the same order. */
+  runs: string[];
   /** What std is over: the runs (seeds, fold runs), or the folds of a single run's foldMean. */
   spread?: 'runs' | 'folds';
 }
@@ -99,15 +101,20 @@ export function metricValue(evalFile: EvalFile | undefined, metric: string): num
   return def.percent ? 100 * v : v;
 }
 
+/** The metric of a cell: the column's, else the row's, else `<column name>.accuracy`. */
+export function cellMetric(row: TableLine, col: TableLine): string {
+  return col.metric ?? row.metric ?? `${col.name}.accuracy`;
+}
+
 export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfigs: Map<string, Record<string, unknown>>): Cell[] {
   const cells: Cell[] = [];
   for (const row of table.rows) {
     for (const col of table.columns) {
       const paper = table.paper?.[row.name]?.[col.name] ?? undefined;
-      const cell: Cell = { row: row.name, column: col.name, values: [], pending: 0, paper: paper ?? undefined };
+      const cell: Cell = { row: row.name, column: col.name, values: [], runs: [], pending: 0, paper: paper ?? undefined };
       // A method acnn does not run (GAN-Inpainting, WLS-RF): paper value only.
       if (!isPaperOnly(row) && !isPaperOnly(col)) {
-        const metric = col.metric ?? row.metric ?? `${col.name}.accuracy`;
+        const metric = cellMetric(row, col);
         let foldStd: number | undefined;
         for (const run of runs) {
           const config = plannedConfigs.get(run.id) ?? run.config;
@@ -116,6 +123,7 @@ export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfig
           if (v === undefined) cell.pending++;
           else {
             cell.values.push(v);
+            cell.runs.push(run.id);
             if (metric.endsWith('.foldMean')) foldStd = metricValue(run.eval, metric.replace(/foldMean$/, 'foldStd'));
           }
         }
