@@ -71,7 +71,8 @@ function labelOf(config: Record<string, unknown>, settings: Record<string, unkno
   const tags = Object.values((config.tags as Record<string, string> | undefined) ?? {});
   if (tags.length) return tags.join(' · ');
   const parts = Object.entries(settings).map(([k, v]) => `${k}=${show(v)}`);
-  return parts.join(' ') || 'all runs';
+  // A spec of one condition: its variant names it.
+  return parts.join(' ') || show(flatten(config)['model.variant']);
 }
 
 /** Two conditions with the same tags get their differing settings appended. */

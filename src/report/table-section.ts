@@ -163,6 +163,7 @@ const PAIRS: [string, string, string][] = [
   ['pcnn', 'gcnn', 'the global branch'],
   ['pacnn', 'gacnn', 'the gated global branch'],
   ['base', 'dlpcnn', 'DLP-CNN over the plain backbone'],
+  ['base', 'pacnn', 'the gated patch model over the plain backbone'],
   ['base', 'gacnn', 'the full model over the plain backbone'],
 ];
 
