@@ -66,7 +66,7 @@ export type SizeRange = [number, number];
  */
 export type SizeRange1 = [number, number];
 /**
- * "<test set>.<metric>": accuracy (overall %), meanClassAccuracy (mean of the per-class accuracies, %), loss (mean test cross-entropy), foldMean / foldStd (mean and std of the per-fold accuracies, %; only for a test set with folds and no hold).
+ * "<test set>.<metric>": accuracy (overall %), meanClassAccuracy (mean of the per-class accuracies, %), loss (mean test cross-entropy), foldMean / foldStd (mean and std of the per-fold accuracies, %; only for a test set with folds and no hold); gateAuc / gateSpearman (gated variants) and normAuc / normSpearman (every patch variant) on a synthetically occluded set: how the gates' alpha and the un-gated patch features' norm separate patches the occluder covers >= 50% from the rest (AUC, 0.5 = blind) and follow the visible fraction (Spearman).
  */
 export type Metric = string;
 
