@@ -147,7 +147,7 @@ describe('acnn report (run directories written directly)', function () {
       'confusion-clean.png': [1360, 536],
       'confusion-occluded.png': [1360, 536],
       // 2 gated conditions x (4 faces x 2 test sets) tiles of 150 px.
-      'attention.png': [1392, 556],
+      'attention.png': [1432, 556],
       // loss, accuracy, and two eval panels of 600 x 360, two a row.
       'curves.png': [1230, 786],
       // pACNN seeds 1 and 2 and gACNN seed 1 on the occluded set, 560 x 340, two a row.
@@ -175,6 +175,31 @@ describe('acnn report (run directories written directly)', function () {
     writeFileSync(path.join(outDir(), 'figures', 'confusion-gone.png'), 'old');
     await writeReport(await loadSpec(fx.spec), { resultsDir: fx.results });
     assert.deepEqual(hashFiles(outDir()), first);
+  });
+});
+
+describe('acnn report on configs/gates.yaml (30 runs, AUC columns, no paper values)', function () {
+  this.timeout(120_000);
+
+  it('gate metrics of ungated variants are n/a, AUCs have 3 decimals, conditions with one tag are told apart', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'acnn-report-gates-'));
+    const loaded = await loadSpec(path.join(repoRoot, 'configs', 'gates.yaml'));
+    const results = path.join(work, 'results');
+    for (const run of expandRuns(loaded)) {
+      // Seeds 1, 2, 3 give alpha AUC 0.55, 0.60, 0.65: mean 0.600, SE 0.05 / sqrt(3) = 0.029.
+      const seed = (run.config as unknown as { train: { seed: number } }).train.seed;
+      await writeRunDir(results, run, { clean: { correct: 35 }, occluded: { correct: 28, alphaAuc: 0.5 + seed / 20, normAuc: 0.45 } }, 'gates');
+    }
+    const r = await writeReport(loaded, { resultsDir: results });
+    const md = readFileSync(r.file, 'utf8');
+    assert.equal(r.finished, 30);
+    const header = md.split('\n').find((l) => l.startsWith('| method |'))!;
+    assert.doesNotMatch(header, /paper/, 'no paper column when the paper has no value for it');
+    const pcnn = tableRow(md, 'pCNN');
+    assert.deepEqual([pcnn[3], pcnn[pcnn.length - 1]], ['n/a', '3']);
+    assert.equal(tableRow(md, 'pACNN')[3], '0.600 ± 0.029');
+    assert.match(md, /n\/a: the runs of the cell have no such metric/);
+    assert.ok(md.includes('| pACNN + gate loss (occluders=misleading), seed 3 | occluded |'), 'gate rows name the occluder family');
   });
 });
 
@@ -226,7 +251,7 @@ test:
     assert.match(md, /\| pacnn \| occluded \|/);
     const png = await sharp(path.join(results, 'tiny', 'figures', 'attention.png')).metadata();
     // One gated condition, 4 faces x 2 test sets.
-    assert.deepEqual([png.width, png.height], [1392, 340]);
+    assert.deepEqual([png.width, png.height], [1432, 340]);
     // Evaluation saved the crop windows the attention map shades.
     const runDir = readdirSync(path.join(results, 'tiny')).find((d) => /^[0-9a-f]{6,}$/.test(d))!;
     const sample = JSON.parse(readFileSync(path.join(results, 'tiny', runDir, 'samples', 'occluded.json'), 'utf8')).samples[0];

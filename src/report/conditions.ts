@@ -75,16 +75,18 @@ function labelOf(config: Record<string, unknown>, settings: Record<string, unkno
   return parts.join(' ') || show(flatten(config)['model.variant']);
 }
 
-/** Two conditions with the same tags get their differing settings appended. */
+/** Conditions with the same tags get what tells them apart appended: `pACNN (occluders=misleading)`. */
 function disambiguate(conditions: Condition[]): void {
-  const counts = new Map<string, number>();
-  for (const c of conditions) counts.set(c.label, (counts.get(c.label) ?? 0) + 1);
-  for (const c of conditions) {
-    if (counts.get(c.label)! < 2) continue;
-    const extra = Object.entries(c.settings)
-      .filter(([k]) => !k.startsWith('tags.'))
-      .map(([k, v]) => `${k}=${show(v)}`);
-    c.label = `${c.label} (${extra.join(' ')})`;
+  const byLabel = new Map<string, Condition[]>();
+  for (const c of conditions) byLabel.set(c.label, [...(byLabel.get(c.label) ?? []), c]);
+  for (const group of byLabel.values()) {
+    if (group.length < 2) continue;
+    const keys = Object.keys(group[0].settings).filter((k) => !k.startsWith('tags.') && new Set(group.map((c) => show(c.settings[k]))).size > 1);
+    for (const c of group) {
+      // Keys named by their last part; two keys with the same last part and value say it once.
+      const parts = [...new Set(keys.map((k) => `${k.slice(k.lastIndexOf('.') + 1)}=${show(c.settings[k])}`))];
+      c.label = `${c.label} (${parts.join(', ')})`;
+    }
   }
 }
 

@@ -7,10 +7,10 @@
 import { METRICS, assembleCells, cellMetric, isPaperOnly, type Cell, type TableSpec } from './tables.js';
 import { flatten, splitSettings } from './conditions.js';
 import { isDone, type ReportRun } from './source.js';
-import { SIGNIFICANT_SE, inSe, seOfDifference, seOfMean, signed, verdict } from './stats.js';
+import { SIGNIFICANT_SE, aucSe, inSe, seOfDifference, seOfMean, signed, verdict } from './stats.js';
 import { mdTable, plural } from './markdown.js';
 
-export type SeKind = 'seeds' | 'runs' | 'folds' | 'binomial' | 'none';
+export type SeKind = 'seeds' | 'runs' | 'folds' | 'binomial' | 'auc' | 'none';
 
 export interface CellStat {
   row: string;
@@ -23,6 +23,8 @@ export interface CellStat {
   /** Finished runs behind the value, and matching runs without a result yet. */
   runs: number;
   pending: number;
+  /** Finished runs without the metric (a gate metric of an ungated variant). */
+  missing: number;
   paper?: number;
   paperOnly: boolean;
   /** model.variant when every run of the cell has the same one. */
@@ -35,6 +37,7 @@ export const SE_WORDS: Record<SeKind, string> = {
   runs: 'standard error of the mean over the runs of the cell (std / √n)',
   folds: "standard error of one run's mean over its test folds (std over folds / √k)",
   binomial: 'binomial standard error of the accuracy over the test set (one run: no seeds to spread over)',
+  auc: "Hanley-McNeil standard error of one run's AUC over its patches (treating patches as independent, which understates it)",
   none: 'no standard error (one run, and the metric has no binomial error)',
 };
 
@@ -56,6 +59,7 @@ export function tableStats(table: TableSpec, runs: ReportRun[]): CellStat[] {
       ...standardError(cell, metric, cellRuns),
       runs: cell.values.length,
       pending: cell.pending,
+      missing: cell.missing,
       paper: cell.paper,
       paperOnly: isPaperOnly(row) || isPaperOnly(col),
       variant: variants.size === 1 ? String([...variants][0]) : undefined,
@@ -77,6 +81,12 @@ function standardError(cell: Cell, metric: string, runs: ReportRun[]): { se?: nu
   const name = metric.slice(metric.indexOf('.') + 1);
   const test = testOf(runs[0], metric);
   if (name === 'accuracy' && test) return { se: 100 * test.stderr, seKind: 'binomial' };
+  const occ = test?.patches?.occlusion;
+  const score = name === 'gateAuc' ? occ?.alpha : name === 'normAuc' ? occ?.norm : undefined;
+  if (occ && score) {
+    const se = aucSe(score.auc, occ.covered, occ.patches - occ.covered);
+    if (se !== undefined) return { se, seKind: 'auc' };
+  }
   return { seKind: 'none' };
 }
 
@@ -84,18 +94,25 @@ const testOf = (run: ReportRun, metric: string) => run.eval?.tests[metric.slice(
 
 const isPercent = (metric: string): boolean => METRICS[metric.slice(metric.indexOf('.') + 1)]?.percent ?? false;
 
-/** The table in Markdown: per column ours ± SE and the paper's; run counts per row, or per cell when they differ. */
+/**
+ * The table in Markdown: per column ours ± SE, then the paper's value where the paper has one for
+ * that column; run counts per row, or per cell when they differ.
+ */
 export function tableMarkdown(table: TableSpec, stats: CellStat[]): string {
   const at = (r: string, c: string) => stats.find((s) => s.row === r && s.column === c)!;
   const kinds = new Set(stats.filter((s) => s.mean !== undefined).map((s) => s.seKind));
   const markKinds = kinds.size > 1;
+  const withPaper = new Set(table.columns.filter((col) => table.rows.some((row) => at(row.name, col.name).paper !== undefined)).map((c) => c.name));
   const header = ['method'];
-  for (const col of table.columns) header.push(col.name, `${col.name} (paper)`);
+  for (const col of table.columns) header.push(col.name, ...(withPaper.has(col.name) ? [`${col.name} (paper)`] : []));
   header.push('runs');
   const rows = table.rows.map((row) => {
     const cells = table.columns.map((col) => at(row.name, col.name));
     const out = [row.name];
-    for (const s of cells) out.push(ours(s, markKinds), s.paper === undefined ? '–' : s.paper.toFixed(2));
+    for (const s of cells) {
+      out.push(ours(s, markKinds));
+      if (withPaper.has(s.column)) out.push(s.paper === undefined ? '–' : s.paper.toFixed(2));
+    }
     out.push(runCount(cells));
     return out;
   });
@@ -103,14 +120,15 @@ export function tableMarkdown(table: TableSpec, stats: CellStat[]): string {
   lines.push('');
   const legend = [...kinds].sort().map((k) => (markKinds ? `${KIND_MARK[k]} = ${SE_WORDS[k]}` : `± = ${SE_WORDS[k]}`));
   if (legend.length) lines.push(`${legend.join('; ')}.`);
+  if (stats.some((s) => s.mean === undefined && !s.pending && s.missing)) lines.push('n/a: the runs of the cell have no such metric (a gate metric of an ungated variant).');
   return lines.join('\n');
 }
 
-const KIND_MARK: Record<SeKind, string> = { seeds: 's', runs: 'r', folds: 'f', binomial: 'b', none: '–' };
+const KIND_MARK: Record<SeKind, string> = { seeds: 's', runs: 'r', folds: 'f', binomial: 'b', auc: 'h', none: '–' };
 
 function ours(s: CellStat, markKind: boolean): string {
   if (s.paperOnly) return 'not run';
-  if (s.mean === undefined) return s.pending ? `pending (${s.pending})` : 'no run';
+  if (s.mean === undefined) return s.pending ? `pending (${s.pending})` : s.missing ? 'n/a' : 'no run';
   const d = isPercent(s.metric) ? 2 : 3;
   const se = s.se === undefined ? '' : ` ± ${s.se.toFixed(d)}`;
   return `${s.mean.toFixed(d)}${se}${markKind ? ` ${KIND_MARK[s.seKind]}` : ''}`;
@@ -118,7 +136,8 @@ function ours(s: CellStat, markKind: boolean): string {
 
 /** "1" when every run cell of the row has one run; "3 (1 pending)"; per cell when they differ. */
 function runCount(cells: CellStat[]): string {
-  const run = cells.filter((c) => !c.paperOnly);
+  // Cells whose runs lack the metric (n/a) say nothing about how many runs there are.
+  const run = cells.filter((c) => !c.paperOnly && !(c.mean === undefined && !c.pending && c.missing));
   if (!run.length) return '–';
   const text = (c: CellStat) => `${c.runs}${c.pending ? ` (+${c.pending} not finished)` : ''}`;
   const texts = [...new Set(run.map(text))];
@@ -223,13 +242,14 @@ function sameApartFromVariant(a: CellStat, b: CellStat, byId: Map<string, Report
 /** One line per comparison: the difference, its SE, the verdict, and the paper's difference. */
 export function comparisonLines(list: Comparison[]): string[] {
   return list.map((c) => {
-    const unit = isPercent(c.a.metric) ? 'points' : '';
+    const percent = isPercent(c.a.metric);
+    const unit = percent ? 'points' : '';
     const z = inSe(c.diff, c.se);
     const size = z === undefined ? 'no SE' : `${z.toFixed(1)} SE of the difference`;
     const v = verdict(c.diff, c.se);
     const word = v === 'level' ? `not distinguishable at ${SIGNIFICANT_SE} SE` : v === 'unknown' ? 'no SE to judge by' : `${c.b.row} ${v}`;
     const paper = c.paperDiff === undefined ? '' : `; paper ${signed(c.paperDiff, 2)}${paperAgreement(c, v)}`;
-    return `${c.b.row} vs ${c.a.row} (${c.what}), ${c.column}: ${signed(c.diff)} ${unit} (${size}): ${word}${paper}`.replace('  ', ' ');
+    return `${c.b.row} vs ${c.a.row} (${c.what}), ${c.column}: ${signed(c.diff, percent ? 1 : 3)} ${unit} (${size}): ${word}${paper}`.replace('  ', ' ');
   });
 }
 

@@ -44,6 +44,8 @@ export interface Cell {
   pending: number;
   /** The finished runs behind `values`, in the same order. */
   runs: string[];
+  /** Finished runs that do not have the metric (a gate metric of an ungated variant). */
+  missing: number;
   /** What std is over: the runs (seeds, fold runs), or the folds of a single run's foldMean. */
   spread?: 'runs' | 'folds';
 }
@@ -116,7 +118,7 @@ export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfig
   for (const row of table.rows) {
     for (const col of table.columns) {
       const paper = table.paper?.[row.name]?.[col.name] ?? undefined;
-      const cell: Cell = { row: row.name, column: col.name, values: [], runs: [], pending: 0, paper: paper ?? undefined };
+      const cell: Cell = { row: row.name, column: col.name, values: [], runs: [], pending: 0, missing: 0, paper: paper ?? undefined };
       // A method acnn does not run (GAN-Inpainting, WLS-RF): paper value only.
       if (!isPaperOnly(row) && !isPaperOnly(col)) {
         const metric = cellMetric(row, col);
@@ -125,7 +127,8 @@ export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfig
           const config = plannedConfigs.get(run.id) ?? run.config;
           if (!matches(config, row.where) || !matches(config, col.where)) continue;
           const v = run.meta?.status === 'done' ? metricValue(run.eval, metric) : undefined;
-          if (v === undefined) cell.pending++;
+          if (v === undefined && run.meta?.status === 'done') cell.missing++;
+          else if (v === undefined) cell.pending++;
           else {
             cell.values.push(v);
             cell.runs.push(run.id);

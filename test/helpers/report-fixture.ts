@@ -120,8 +120,8 @@ export interface RunSpec {
 }
 
 /** Writes one run directory: config, meta, metrics (with eval rows), eval, samples for gated variants. */
-export async function writeRunDir(resultsDir: string, run: PlannedRun, spec: RunSpec): Promise<string> {
-  const dir = path.join(resultsDir, 'rep', run.id);
+export async function writeRunDir(resultsDir: string, run: PlannedRun, spec: RunSpec, specName = 'rep'): Promise<string> {
+  const dir = path.join(resultsDir, specName, run.id);
   mkdirSync(dir, { recursive: true });
   const cfg = run.config as unknown as { model: { variant: string }; train: { seed: number } };
   const variant = cfg.model.variant;
@@ -130,7 +130,7 @@ export async function writeRunDir(resultsDir: string, run: PlannedRun, spec: Run
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(run.config, null, 2));
   const meta = {
     runId: run.id,
-    spec: 'rep',
+    spec: specName,
     status: spec.unfinished ? 'running' : 'done',
     step: spec.unfinished ? 4 : 10,
     totalSteps: 10,

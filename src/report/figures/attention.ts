@@ -8,7 +8,7 @@
 import { createCanvas, loadImage, type SKRSContext2D } from '@napi-rs/canvas';
 import type { Condition } from '../conditions.js';
 import { readSampleImage, readSamples, type AttentionSample, type ReportRun } from '../source.js';
-import { FONT, TEXT, encodePng, figureCanvas, fitText } from './canvas.js';
+import { FONT, TEXT, encodePng, figureCanvas, fitText, wrapText } from './canvas.js';
 
 /** At most this many faces x test sets per row. */
 const MAX_COLUMNS = 8;
@@ -16,7 +16,7 @@ export const ATTENTION_TILE = 150;
 const CAPTION_H = 34;
 const FOOTER_H = 24;
 const HEADER_H = 60;
-const LABEL_W = 120;
+const LABEL_W = 160;
 const GAP = 8;
 const LEGEND_H = 64;
 const COVERED = 0.5;
@@ -78,11 +78,13 @@ export async function attentionFigure(rows: AttentionRow[], classes: string[]): 
   for (const [i, row] of rows.entries()) {
     const y = HEADER_H + i * (CAPTION_H + ATTENTION_TILE + FOOTER_H + GAP);
     ctx.fillStyle = TEXT;
-    ctx.font = `bold 13px ${FONT}`;
+    ctx.font = `bold 12px ${FONT}`;
     ctx.textAlign = 'left';
-    ctx.fillText(fitText(ctx, row.label, LABEL_W - 12), 6, y + CAPTION_H + ATTENTION_TILE / 2);
+    const lines = wrapText(ctx, row.label, LABEL_W - 12, 5);
+    const top = y + CAPTION_H + ATTENTION_TILE / 2 - (lines.length * 16) / 2;
+    lines.forEach((l, k) => ctx.fillText(l, 6, top + k * 16));
     ctx.font = `11px ${FONT}`;
-    ctx.fillText(fitText(ctx, `run ${row.run.id}`, LABEL_W - 12), 6, y + CAPTION_H + ATTENTION_TILE / 2 + 18);
+    ctx.fillText(fitText(ctx, `run ${row.run.id}`, LABEL_W - 12), 6, top + lines.length * 16 + 4);
     for (const [j, c] of columnsOf(row).entries()) {
       await drawTile(ctx, row.run, c.sample, classes, LABEL_W + GAP + j * (ATTENTION_TILE + GAP), y);
     }

@@ -109,3 +109,26 @@ export function fitText(ctx: SKRSContext2D, text: string, maxWidth: number): str
   while (t.length > 1 && ctx.measureText(`${t}…`).width > maxWidth) t = t.slice(0, -1);
   return `${t}…`;
 }
+
+/** Words of `text` in lines no wider than `maxWidth` (a word wider than that is cut), at most `maxLines`. */
+export function wrapText(ctx: SKRSContext2D, text: string, maxWidth: number, maxLines: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  // A word too wide for a line breaks after its '=' (key=value labels).
+  const words = text
+    .split(/\s+/)
+    .filter(Boolean)
+    .flatMap((w) => (ctx.measureText(w).width > maxWidth ? w.split(/(?<==)/) : [w]));
+  for (const word of words) {
+    const next = line ? `${line} ${word}` : word;
+    if (ctx.measureText(next).width <= maxWidth || !line) line = next;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line) lines.push(line);
+  const kept = lines.slice(0, maxLines).map((l) => fitText(ctx, l, maxWidth));
+  if (lines.length > maxLines) kept[maxLines - 1] = fitText(ctx, `${kept[maxLines - 1]} …`, maxWidth);
+  return kept;
+}
