@@ -111,6 +111,8 @@ export interface AttentionSample {
   /** The 24 region centres (input pixels) and each patch window's side in input pixels. */
   points: number[];
   window: number;
+  /** Each window's top-left corner in input pixels (x, y per region): the exact square the model crops. */
+  corners?: number[];
   /** Gated variants: the 24 alphas; gACNN: the global weight. */
   alpha?: number[];
   alphaGlobal?: number;

@@ -12,6 +12,7 @@ interface Args {
   results: string;
   cache: string;
   workers: string;
+  report?: boolean;
 }
 
 const cmd: CommandModule<object, Args> = {
@@ -38,7 +39,9 @@ const cmd: CommandModule<object, Args> = {
         default: 'auto',
         describe: 'Runs trained at once, each in its own process; auto = one per core on the single-threaded WebAssembly/JS backends, 1 on native TensorFlow',
       })
+      .option('report', { type: 'boolean', describe: 'Write results/<spec>/REPORT.md and its figures at the end (as acnn report does)' })
       .example('$0 run configs/quickstart.yaml', 'the main job on the built-in synthetic dataset')
+      .example('$0 run configs/quickstart.yaml --report', 'the same, then the report with its figures')
       .example('$0 run configs/table2.yaml --set train.iterations=1000', 'a shorter Table II'),
   handler: async (args) => {
     const { runSpec } = await import('../../train/run-spec.js');
@@ -52,8 +55,9 @@ const cmd: CommandModule<object, Args> = {
     const mode = chooseProgressMode(args);
     const launcher = workers > 1 ? new LocalLauncher({ workers, display: createDisplay(mode, 'runs') }) : undefined;
     const reporter = createReporter(mode);
+    let result: Awaited<ReturnType<typeof runSpec>>;
     try {
-      const result = await runSpec(args.spec, {
+      result = await runSpec(args.spec, {
         launcher,
         reporter,
         set: args.set,
@@ -70,6 +74,12 @@ const cmd: CommandModule<object, Args> = {
     } finally {
       reporter.close();
     }
+    // Not after Ctrl-C: the user asked to stop.
+    if (result.exitCode === 130) return;
+    const { reportAfterRun } = await import('../../report/write-report.js');
+    const said = await reportAfterRun(result.loaded, { resultsDir: args.results, write: !!args.report });
+    if (args.json) console.log(JSON.stringify({ type: 'report', file: said.file ?? null, written: !!args.report && !!said.file, message: said.message }));
+    else if (!args.quiet) console.error(said.message);
   },
 };
 export default cmd;
