@@ -17,6 +17,7 @@ import type { OccludedImage } from '../types.js';
 import { loadOccluderFolder, type OccluderBank } from './folder.js';
 import { drawProcedural, PROCEDURAL_KINDS, type ProceduralKind } from './procedural.js';
 import { drawFacePart, FACE_PART_SHARE } from './misleading.js';
+import { interOcular, landmarkBounds } from '../landmarks/geometry.js';
 
 export { loadOccluderFolder, type OccluderBank, type FolderOccluder } from './folder.js';
 export { PROCEDURAL_KINDS, type ProceduralKind } from './procedural.js';
@@ -141,30 +142,9 @@ function blockStart(rng: Rng, s: number, extent: number, faceStart?: number, fac
 
 /** Landmark-driven block for the eyes (37-48) or the mouth (49-68), with a margin, clipped to the image. */
 export function regionBox(region: 'eyes' | 'mouth', landmarks: Float32Array, width: number, height: number): { x: number; y: number; w: number; h: number } {
-  const [a, b] = region === 'eyes' ? [36, 48] : [48, 68];
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (let i = a; i < b; i++) {
-    minX = Math.min(minX, landmarks[2 * i]);
-    maxX = Math.max(maxX, landmarks[2 * i]);
-    minY = Math.min(minY, landmarks[2 * i + 1]);
-    maxY = Math.max(maxY, landmarks[2 * i + 1]);
-  }
+  const { minX, minY, maxX, maxY } = landmarkBounds(landmarks, [region === 'eyes' ? [36, 48] : [48, 68]]);
   // Margins relative to the eye distance, so the block scales with the face, not the image.
-  const eye = (k: number): [number, number] => {
-    let x = 0;
-    let y = 0;
-    for (let i = k; i < k + 6; i++) {
-      x += landmarks[2 * i] / 6;
-      y += landmarks[2 * i + 1] / 6;
-    }
-    return [x, y];
-  };
-  const [lx, ly] = eye(36);
-  const [rx, ry] = eye(42);
-  const iod = Math.max(1, Math.hypot(rx - lx, ry - ly));
+  const iod = interOcular(landmarks);
   const mx = region === 'eyes' ? 0.3 * iod : 0.15 * iod;
   const my = region === 'eyes' ? 0.2 * iod : 0.15 * iod;
   const x0 = Math.max(0, Math.floor(minX - mx));

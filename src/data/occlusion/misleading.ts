@@ -13,6 +13,7 @@ import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { renderFace, sampleFaceSpec } from '../synthetic/render.js';
 import { NUM_CLASSES } from '../types.js';
 import type { Rng } from '../../util/rng.js';
+import { interOcular, landmarkBounds } from '../landmarks/geometry.js';
 
 /** Parts by 0-based iBUG-68 landmark ranges. */
 export const FACE_PARTS = {
@@ -48,35 +49,9 @@ interface Box {
 
 /** An ellipse around a part's landmarks, with a margin relative to the inter-ocular distance. */
 function partEllipse(landmarks: Float32Array, part: FacePart): Box {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const [a, b] of FACE_PARTS[part]) {
-    for (let i = a; i < b; i++) {
-      minX = Math.min(minX, landmarks[2 * i]);
-      maxX = Math.max(maxX, landmarks[2 * i]);
-      minY = Math.min(minY, landmarks[2 * i + 1]);
-      maxY = Math.max(maxY, landmarks[2 * i + 1]);
-    }
-  }
+  const { minX, minY, maxX, maxY } = landmarkBounds(landmarks, FACE_PARTS[part]);
   const m = 0.22 * interOcular(landmarks);
   return { cx: (minX + maxX) / 2, cy: (minY + maxY) / 2, rx: (maxX - minX) / 2 + m, ry: (maxY - minY) / 2 + m };
-}
-
-function interOcular(l: Float32Array): number {
-  const centre = (k: number) => {
-    let x = 0;
-    let y = 0;
-    for (let i = k; i < k + 6; i++) {
-      x += l[2 * i] / 6;
-      y += l[2 * i + 1] / 6;
-    }
-    return [x, y];
-  };
-  const [lx, ly] = centre(36);
-  const [rx, ry] = centre(42);
-  return Math.max(1, Math.hypot(rx - lx, ry - ly));
 }
 
 /** Another expression than `label` (any, when the label is unknown). */
