@@ -109,7 +109,7 @@ describe('webgpu backend: models against the plain JS backend', function () {
 
 describe('webgpu backend: a short real training follows WebAssembly', function () {
   this.timeout(900_000);
-  it('acnn run --backend webgpu trains; its losses match --backend wasm to 1e-4 (relative) over 6 steps', async function () {
+  it('acnn run --backend webgpu trains; its losses match --backend wasm over 6 steps (1e-5 at the first, 2e-3 after)', async function () {
     // logEvery 2 and checkpointEvery 3: on webgpu the losses stay on the device between logging
     // steps and are read before every checkpoint (step 3 is one but not a logging step).
     await webgpuOrSkip(this);
@@ -148,12 +148,15 @@ test: {clean: {dataset: synthetic, split: test}}
     console.log(`      losses wasm   ${losses.wasm!.map((l) => l.toFixed(6)).join(' ')}`);
     console.log(`      losses webgpu ${losses.webgpu!.map((l) => l.toFixed(6)).join(' ')}`);
     // Same data, same initial weights (tfjs draws them on the host), float32 on both: the runs
-    // differ by rounding only. Measured (logEvery 1): wasm, webgpu and the plain JS backend
-    // agree to 8e-7 at every one of the 6 steps. 1e-4 leaves room for rounding differences to
-    // grow through SGD and batch norm over 2x2 patches (with acnn's earlier wasm kernels, which
-    // summed in another order, wasm separated from the other two by 1e-3 at step 4).
+    // differ by rounding only. The first logged step sees identical weights, so it must agree to
+    // 1e-5. After that, rounding differences grow through SGD and batch norm over 2x2 patches at
+    // a rate that depends on the CPU lavapipe compiles for: here wasm and webgpu agree to 8e-7 at
+    // all 6 steps, while on the CI machine they agreed to 1e-7 at step 1, 2e-5 at step 3 and
+    // 3.5e-4 at step 5. Later rows get 2e-3; kernels and gradients themselves are checked to
+    // 1e-4 against the plain JS backend in the suite above.
     losses.wasm!.forEach((l, i) => {
-      assert.ok(Math.abs(losses.webgpu![i]! - l) <= 1e-4 * Math.abs(l), `row ${i + 1}: webgpu ${losses.webgpu![i]} vs wasm ${l}`);
+      const tol = i === 0 ? 1e-5 : 2e-3;
+      assert.ok(Math.abs(losses.webgpu![i]! - l) <= tol * Math.abs(l), `row ${i + 1}: webgpu ${losses.webgpu![i]} vs wasm ${l} (tolerance ${tol}, relative)`);
     });
   });
 });
