@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
-import { exists, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { UserError } from '../../util/errors.js';
+import { exists, fieldCountProblem, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
 
 const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
                                  (validation.csv may lack the header row; landmarks "x1;y1;...;x68;y68")
@@ -29,14 +30,22 @@ export const affectnetAdapter: DatasetAdapter = {
       const names = splitCsv(lines[0]).map((s) => s.trim().toLowerCase());
       col = {};
       for (const h of HEADER) col[h] = names.indexOf(h);
+      const missing = HEADER.filter((h) => col[h] < 0);
+      if (missing.length) throw new UserError(`${csv}:1: the header lacks the column(s) ${missing.join(', ')}.\nExpected layout under the root:\n${LAYOUT}`);
       start = 1;
     }
+    const needed = Math.max(...Object.values(col)) + 1;
     const samples: AdapterRef[] = [];
     const problems: DataProblem[] = [];
     for (let i = start; i < lines.length; i++) {
       const lineNo = i + 1;
       if (!lines[i].trim()) continue;
       const f = splitCsv(lines[i]);
+      const wrongCount = fieldCountProblem(f, { atLeast: needed, names: HEADER.join(',') }, csv, lineNo);
+      if (wrongCount) {
+        problems.push(wrongCount);
+        continue;
+      }
       const expr = Number(f[col.expression]);
       if (!Number.isInteger(expr) || expr < 0 || expr > 10) {
         problems.push(problem('bad-label', csv, `expression '${f[col.expression] ?? ''}' is not a code 0..10`, lineNo));
@@ -55,6 +64,10 @@ export const affectnetAdapter: DatasetAdapter = {
         continue;
       }
       const relPath = (f[col.subdirectory_filepath] ?? '').trim();
+      if (!relPath) {
+        problems.push(problem('bad-record', csv, 'empty image path (subDirectory_filePath)', lineNo));
+        continue;
+      }
       const file = path.join(imagesDir, relPath);
       if (checkFiles && !(await exists(file))) {
         problems.push(problem('missing-file', file, `image listed at ${path.basename(csv)}:${lineNo} not found`, lineNo));

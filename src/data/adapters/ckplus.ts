@@ -14,11 +14,23 @@ async function readCkLandmarks(file: string, problems: DataProblem[]): Promise<F
   let lines: string[];
   try {
     lines = await readLines(file);
-  } catch {
+  } catch (err) {
+    // No landmarks file: the sample goes to detection. Any other failure is the file's problem.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(problem('bad-landmarks', file, (err as Error).message));
     return undefined;
   }
-  const values = lines.flatMap((l) => l.trim().split(/\s+/)).filter((v) => v !== '');
-  const pts = parseLandmarks(values);
+  // 68 lines "x y": a line of another shape means the file is not what it should be.
+  const rows = lines.map((l, i) => ({ line: i + 1, values: l.trim().split(/\s+/).filter((v) => v !== '') })).filter((r) => r.values.length > 0);
+  const odd = rows.find((r) => r.values.length !== 2);
+  if (odd) {
+    problems.push(problem('bad-landmarks', file, `expected 68 lines of two numbers "x y", found ${odd.values.length} value(s) on a line`, odd.line));
+    return undefined;
+  }
+  if (rows.length !== 68) {
+    problems.push(problem('bad-landmarks', file, `expected 68 lines of two numbers "x y", found ${rows.length}`));
+    return undefined;
+  }
+  const pts = parseLandmarks(rows.flatMap((r) => r.values));
   if (typeof pts === 'string') {
     problems.push(problem('bad-landmarks', file, pts));
     return undefined;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
 import { UserError } from '../../util/errors.js';
-import { CLASSES, classFromName, exists, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
+import { CLASSES, classFromName, exists, fieldCountProblem, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
 
 const LAYOUT = `  a CSV (spec key file, relative to root), one image a line: path,label[,split][,subject][,x1,y1,...,x68,y68]
   label: a class name (neutral, anger, disgust, fear, happy, sad, surprise; synonyms such as angry, happiness)
@@ -89,6 +89,12 @@ export const manifestAdapter: DatasetAdapter = {
       const lineNo = i + 1;
       if (!lines[i].trim() || lines[i].trim().startsWith('#')) continue;
       const f = splitCsv(lines[i]);
+      const wrongCount = fieldCountProblem(f, { atLeast: Math.max(col.path, col.label, col.split) + 1, names: col.split >= 0 ? 'path, label and split columns' : 'path,label' }, csv, lineNo);
+      if (wrongCount) {
+        // A row too short to name its split is reported with every split's listing.
+        problems.push(wrongCount);
+        continue;
+      }
       if (col.split >= 0 && f[col.split] !== split) continue;
       const p = f[col.path] ?? '';
       const label = parseLabel(f[col.label] ?? '');
