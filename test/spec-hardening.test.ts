@@ -127,6 +127,11 @@ seeds: !!set {1, 2}
     assert.match(e.message, /latin1\.yaml: not UTF-8 text/);
   });
 
+  it('a key named __proto__ is an unknown key, not a prototype that lends its values', async () => {
+    const e = await specError(loadSpec(spec('proto.yaml', `${MINI}model:\n  __proto__: {variant: gacnn}\n`)));
+    assert.match(e.message, /proto\.yaml:9:3: model\.__proto__: unknown key "__proto__"/);
+  });
+
   it('interpolation reads environment variables and spec keys, nothing else', async () => {
     for (const expr of ['file:/etc/passwd', 'sh:id', 'env:HOME}${file:/etc/hosts']) {
       const e = await specError(loadSpec(spec('interp.yaml', `${MINI}description: "\${${expr}}"\n`), { env: { HOME: '/home/x' } }));

@@ -3,7 +3,7 @@ export { buildModel, Model, DEFAULT_DLP, DEFAULT_CROP, DEFAULT_PG_UNITS, localit
 export { describeModel, BACKBONES, VARIANTS, NUM_PATCHES, torchvisionSource, type Description, type LayerRow, type ParamSpec } from './arch.js';
 export { regionPoints, roundHalfAway, NUM_REGIONS } from './regions.js';
 export { cropPatches, cropCorners, type CropImpl } from './crop.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpointOptions, CheckpointError, type NamedTensor, type LoadedCheckpoint, type SaveOptions, type TensorMapLike } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpointOptions, CheckpointError, CheckpointWriteError, type NamedTensor, type LoadedCheckpoint, type SaveOptions, type TensorMapLike } from './checkpoint.js';
 export { loadPretrained, applyStateDict, backboneOf, TORCHVISION_NAME, type PretrainedResult, type SkippedLayer } from './pretrained.js';
 export { readStateDict, weightFormatOf, type StateDict, type WeightFormat } from './state-dict.js';
 export { UnsafePickleError, PickleError } from './torch-pickle.js';

@@ -103,6 +103,11 @@ interface Converter {
   aliasBudget: number;
   /** The outermost alias being expanded: where an over-budget document is reported. */
   alias?: { pos: Pos; path: string };
+  /**
+   * What each alias node names (null: nothing). An alias is met again each time the alias
+   * around it is expanded, and the yaml package's resolve() searches the whole document.
+   */
+  targets: Map<YNode, YNode | null>;
 }
 
 export function parseYamlText(text: string, file: string, problems: Problems): LMap | undefined {
@@ -122,7 +127,7 @@ export function parseYamlText(text: string, file: string, problems: Problems): L
     return undefined;
   }
   const before = problems.size;
-  const root = convert(doc.contents as YNode, { doc, posOf, problems, aliasBudget: MAX_ALIAS_VALUES }, [], 0);
+  const root = convert(doc.contents as YNode, { doc, posOf, problems, aliasBudget: MAX_ALIAS_VALUES, targets: new Map() }, [], 0);
   if (problems.size > before) return undefined;
   if (root.kind !== 'map') {
     problems.add(root.pos, '', `expected a map of spec keys (datasets, model, train, test, ...), found ${root.kind === 'seq' ? 'a list' : 'a scalar'}`);
@@ -144,11 +149,13 @@ function convert(node: YNode, c: Converter, path: Seg[], depth: number): LNode {
     return nothing;
   }
   if (isAlias(node)) {
-    const target = node.resolve(c.doc);
-    if (!target) {
-      c.problems.add(pos, path.join('.'), `unknown alias *${node.source}`);
-      return nothing;
+    let target = c.targets.get(node);
+    if (target === undefined) {
+      target = (node.resolve(c.doc) as YNode | undefined) ?? null;
+      c.targets.set(node, target);
+      if (!target) c.problems.add(pos, path.join('.'), `unknown alias *${node.source}`);
     }
+    if (!target) return nothing;
     const outer = c.alias;
     c.alias = outer ?? { pos, path: path.join('.') };
     try {
@@ -243,7 +250,8 @@ export function toPlain(n: LNode): unknown {
   if (n.kind === 'scalar') return n.value;
   if (n.kind === 'seq') return n.items.map(toPlain);
   const o: Record<string, unknown> = {};
-  for (const [k, e] of n.entries) o[k] = toPlain(e.node);
+  // defineProperty: a key named __proto__ stays a key (and an unknown one), not the object's prototype.
+  for (const [k, e] of n.entries) Object.defineProperty(o, k, { value: toPlain(e.node), enumerable: true, writable: true, configurable: true });
   return o;
 }
 

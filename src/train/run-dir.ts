@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import type { DataFingerprint } from './data-fingerprint.js';
 
 /** The files of one run directory (docs/design.md, "Run directories"). */
 export type RunStatus = 'pending' | 'running' | 'interrupted' | 'failed' | 'done';
@@ -28,6 +29,8 @@ export interface RunMeta {
   resumedFrom?: number[];
   /** What the weights started from (model.pretrained / model.init), with the layers that did not fit. */
   init?: InitRecord;
+  /** The data the run was trained on (train/data-fingerprint.ts): a resume on other data stops. */
+  data?: DataFingerprint;
 }
 
 export interface InitRecord {

@@ -8,6 +8,8 @@ import { createReporter, type ProgressMode, type Reporter } from './progress.js'
 import { DataCache, prepareRunData } from './prepare-data.js';
 import { RunDir } from './run-dir.js';
 import { resolveRunInit } from './run-init.js';
+import { checkpointExists } from './checkpoint-dir.js';
+import { checkResumeData, type DataFingerprint } from './data-fingerprint.js';
 import { buildTables } from '../report/build.js';
 
 export interface RunSpecOptions {
@@ -61,6 +63,9 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
   for (const run of pending) inits.set(run.id, await resolveRunInit(run.config, resultsDir));
   const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
   for (const run of pending) data.set(run.id, { ...(await prepareRunData(run.config, cache)), init: inits.get(run.id) });
+  // A run that would resume on other data than it began with stops the spec now, not after
+  // the runs before it have trained.
+  if (!opts.force) for (const run of pending) await checkResumableData(run, data.get(run.id)!.fingerprint, { resultsDir, specName: loaded.name, specFile: file });
 
   if (opts.executor && pending.length > 1) {
     reporter.close();
@@ -101,6 +106,7 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
           index: runs.indexOf(run),
           total: runs.length,
           force: opts.force,
+          specFile: file,
           shouldStop: () => stopRequested,
         });
         void i;
@@ -150,3 +156,11 @@ function countOutcomes(outcomes: RunSpecResult['outcomes']) {
 }
 
 export type { Reporter };
+
+/** The resume check of runOne (data-fingerprint.ts), for every pending run before any trains. */
+async function checkResumableData(run: PlannedRun, now: DataFingerprint | undefined, ctx: { resultsDir: string; specName: string; specFile: string }): Promise<void> {
+  const dir = RunDir.for(ctx.resultsDir, ctx.specName, run.id);
+  const prior = await dir.readMeta();
+  if (!now || !prior?.data || prior.status === 'done' || !(await checkpointExists(dir.checkpointDir))) return;
+  checkResumeData({ runId: run.id, runDir: dir.dir, specFile: ctx.specFile, step: prior.checkpointStep ?? prior.step }, prior.data, now);
+}
