@@ -70,10 +70,17 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     // Every metric a table may name: mean class accuracy and the mean test cross-entropy too.
     assert.ok(evalFile.tests.clean.meanClassAccuracy >= 0 && evalFile.tests.clean.meanClassAccuracy <= 1);
     assert.ok(Number.isFinite(evalFile.tests.clean.loss) && evalFile.tests.clean.loss > 0);
-    // pACNN has gates: the occluded set reports covered vs uncovered alpha and their AUC.
-    const gates = evalFile.tests.occluded.gates;
-    assert.ok(gates.covered.n > 0 && gates.uncovered.n > 0, JSON.stringify(gates));
-    assert.ok(gates.auc >= 0 && gates.auc <= 1);
+    // pACNN has gates: the occluded set reports how alpha and the feature norms treat covered patches.
+    const occ = evalFile.tests.occluded.patches.occlusion;
+    assert.ok(occ.covered > 0 && occ.covered < occ.patches, JSON.stringify(occ));
+    for (const score of [occ.alpha, occ.norm]) assert.ok(score.auc >= 0 && score.auc <= 1 && Math.abs(score.spearman) <= 1, JSON.stringify(score));
+    assert.equal(evalFile.tests.clean.patches.occlusion, undefined);
+    // The attention-map figure's input: the first test images with their gates.
+    const samples = JSON.parse(readFileSync(path.join(dir, 'samples', 'occluded.json'), 'utf8')).samples;
+    assert.equal(samples.length, 8);
+    assert.equal(samples[0].alpha.length, 24);
+    assert.equal(samples[0].coverage.length, 24);
+    assert.ok(existsSync(path.join(dir, 'samples', samples[0].image)));
     const rows = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(rows.length, 8);
     // Tensor memory stays flat over the run (from the second step: the first creates optimizer slots).

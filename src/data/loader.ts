@@ -37,6 +37,7 @@ export type OccludeFn = (
   landmarks: Float32Array,
   rng: Rng,
   face?: { x: number; y: number; side: number },
+  label?: number,
 ) => OccludedImage | Promise<OccludedImage>;
 
 export interface LoaderOptions {
@@ -132,7 +133,7 @@ export function createLoader(opts: LoaderOptions): BatchLoader {
   const getOcclude = (): Promise<OccludeFn> =>
     (occludeFn ??= opts.occlude
       ? Promise.resolve(opts.occlude)
-      : prepareOcclusion(toOcclusionSpec(occ!)).then((o) => (image, landmarks, rng, face) => occlude(image, landmarks, o, rng, face)));
+      : prepareOcclusion(toOcclusionSpec(occ!)).then((o) => (image, landmarks, rng, face, label) => occlude(image, landmarks, o, rng, face, label)));
 
   const bad = new Map<string, DataProblem>();
   const cache = new Map<string, Prepared>();
@@ -179,7 +180,7 @@ export function createLoader(opts: LoaderOptions): BatchLoader {
     if (occluded && occRng && occ) {
       const fn = await getOcclude();
       // The occluded copy keeps the clean landmarks (the paper's protocol).
-      const o = await fn({ rgb: t.rgb, width: S, height: S }, t.landmarks, occRng, faceSquare(t.landmarks, faceMargin));
+      const o = await fn({ rgb: t.rgb, width: S, height: S }, t.landmarks, occRng, faceSquare(t.landmarks, faceMargin), ref.label);
       out = { rgb: o.rgb, landmarks: t.landmarks, mask: o.mask };
     }
     if (cacheLimit > 0) {

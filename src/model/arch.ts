@@ -206,6 +206,8 @@ export interface ParamSpec {
   shape: number[];
   init: Init;
   trainable: boolean;
+  /** The class layer's kernel (its initialisation is a model option). */
+  classifier?: boolean;
 }
 export interface LayerRow {
   name: string;
@@ -330,7 +332,8 @@ export function inferLayers(
       case 'fc': {
         if (s.length !== 1) throw new Error(`${name}: fc needs a flat input, got [${s}]`);
         const units = fcUnits(l, ctx);
-        ps.push({ name: `${name}/kernel`, shape: [s[0], units], init: l.units === 'classes' ? 'glorot' : 'he', trainable: true });
+        const classifier = l.units === 'classes';
+        ps.push({ name: `${name}/kernel`, shape: [s[0], units], init: classifier ? 'glorot' : 'he', trainable: true, ...(classifier ? { classifier } : {}) });
         if (l.bias ?? true) ps.push({ name: `${name}/bias`, shape: [units], init: 'zeros', trainable: true });
         if (l.bn) ps.push(...bnParams(name, units));
         flops = 2 * s[0] * units;
@@ -417,6 +420,7 @@ export function validateOptions(o: ModelOptions): void {
   if (!Number.isInteger(o.numClasses) || o.numClasses < 2) throw new RangeError(`numClasses must be an integer >= 2, got ${o.numClasses}`);
   if (!(o.dropout >= 0 && o.dropout < 1)) throw new RangeError(`dropout must be in [0, 1), got ${o.dropout}`);
   if (o.dlp && (!Number.isInteger(o.dlp.k) || o.dlp.k < 1)) throw new RangeError(`dlp.k must be a positive integer, got ${o.dlp.k}`);
+  if (o.patchDropout !== undefined && !(o.patchDropout >= 0 && o.patchDropout < 1)) throw new RangeError(`patchDropout must be in [0, 1), got ${o.patchDropout}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ export class Model implements AcnnModel {
     this.description = describeModel(this.options);
     const scope = `acnn${instances++}`;
     for (const p of this.description.params) {
-      const v = initValue(p, seed);
+      const v = p.classifier && options.classifierInit === 'zeros' ? tf.zeros(p.shape) : initValue(p, seed);
       this.vars.set(p.name, tf.variable(v, p.trainable, `${scope}/${p.name}`));
       v.dispose();
     }
@@ -132,7 +132,7 @@ export class Model implements AcnnModel {
     const out = tf.tidy(() => {
       const x = tf.div(tf.sub(images, tf.tensor1d(IMAGENET_MEAN)), tf.tensor1d(IMAGENET_STD));
       const trunk = runLayers(ctx, bb.trunk, { x, G: 1, B }, ['']);
-      const result: { logits?: tf.Tensor2D; alpha?: tf.Tensor2D; alphaGlobal?: tf.Tensor1D } = {};
+      const result: { logits?: tf.Tensor2D; alpha?: tf.Tensor2D; alphaGlobal?: tf.Tensor1D; patchNorms?: tf.Tensor2D } = {};
       if (!vd.head) {
         result.logits = runLayers(ctx, bb.classifier, trunk, ['']).x.reshape([B, o.numClasses]) as tf.Tensor2D;
         return result;
@@ -141,9 +141,10 @@ export class Model implements AcnnModel {
       if (vd.patches && corners) {
         const { patchSide } = this.description;
         const patches = cropPatches(trunk.x as tf.Tensor4D, corners, NUM_PATCHES, patchSide, o.crop);
-        const { feature, alpha } = this.patchUnits(ctx, patches, B, vd.patchGate);
+        const { feature, alpha, norms } = this.patchUnits(ctx, patches, B, vd.patchGate);
         feats.push(feature);
         if (alpha) result.alpha = alpha;
+        result.patchNorms = norms;
       }
       if (vd.global) {
         const g = runLayers(ctx, bb.global, trunk, ['']);
@@ -168,6 +169,7 @@ export class Model implements AcnnModel {
     const output: ForwardOutput = { logits: out.logits as tf.Tensor2D };
     if (out.alpha) output.alpha = out.alpha;
     if (out.alphaGlobal) output.alphaGlobal = out.alphaGlobal;
+    if (out.patchNorms) output.patchNorms = out.patchNorms;
     if (lpFeature.x) {
       const dlp = o.dlp ?? DEFAULT_DLP;
       if (dlp.lpLoss && training && labels) {
@@ -179,7 +181,7 @@ export class Model implements AcnnModel {
     return output;
   }
 
-  private patchUnits(ctx: RunContext, patches: tf.Tensor4D, B: number, gate: boolean): { feature: tf.Tensor2D; alpha?: tf.Tensor2D } {
+  private patchUnits(ctx: RunContext, patches: tf.Tensor4D, B: number, gate: boolean): { feature: tf.Tensor2D; alpha?: tf.Tensor2D; norms: tf.Tensor2D } {
     const bb = BACKBONES[this.options.backbone];
     const body = unitBody(bb.unitChannels);
     const prefixes = Array.from({ length: NUM_PATCHES }, (_, i) => unitPrefix(i));
@@ -202,9 +204,19 @@ export class Model implements AcnnModel {
       psi = runLayers(ctx, UNIT_FEATURE, h, prefixes).x;
       if (gate) alpha = tf.sigmoid(runLayers(ctx, ATTENTION, h, prefixes).x.reshape([NUM_PATCHES, B]));
     }
+    // The norm of each unit's feature before its gate: what a patch says on its own, the
+    // baseline a gate must beat at telling occluded patches apart (train/evaluate.ts).
+    const norms = tf.transpose(tf.sqrt(tf.sum(tf.square(psi), 2))) as tf.Tensor2D;
     if (alpha) psi = tf.mul(psi, alpha.reshape([NUM_PATCHES, B, 1]));
+    // Patch dropout (beyond the paper, off by default): whole patch features are dropped at
+    // random in training, so the head cannot lean on any single region.
+    const pd = this.options.patchDropout ?? 0;
+    if (ctx.training && pd > 0) {
+      const keep = tf.cast(tf.greaterEqual(tf.randomUniform([NUM_PATCHES, B, 1], 0, 1, 'float32', ctx.nextSeed()), pd), 'float32');
+      psi = tf.div(tf.mul(psi, keep), 1 - pd);
+    }
     const feature = tf.transpose(psi, [1, 0, 2]).reshape([B, -1]) as tf.Tensor2D;
-    return { feature, alpha: alpha ? (tf.transpose(alpha) as tf.Tensor2D) : undefined };
+    return { feature, alpha: alpha ? (tf.transpose(alpha) as tf.Tensor2D) : undefined, norms };
   }
 
   /** DLP-CNN parts: K sigmoid maps on the trunk map, masked average pool, one FC per part. */

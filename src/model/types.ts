@@ -20,6 +20,16 @@ export interface ModelOptions {
    * per unit). Same variables and results either way; the default is the one measured faster.
    */
   pgUnits?: 'batched' | 'loop';
+  /**
+   * Beyond the paper (default 0): probability of dropping a whole patch feature (all 24 units,
+   * independently per image) in training, rescaling the kept ones.
+   */
+  patchDropout?: number;
+  /**
+   * Initial weights of the class layer: 'glorot' (uniform, the default) or 'zeros', which starts
+   * every variant from the uniform prediction (loss ln C) instead of random logits.
+   */
+  classifierInit?: 'glorot' | 'zeros';
   /** Patch-crop implementation (model/crop.ts); same values and gradients either way. */
   crop?: 'ops' | 'host';
 }
@@ -30,6 +40,8 @@ export interface ForwardOutput {
   alpha?: tf.Tensor2D;
   /** gACNN: the global branch weight, [B]. */
   alphaGlobal?: tf.Tensor1D;
+  /** Patch variants: the L2 norm of each PG-unit's feature before its gate, [B, 24]. */
+  patchNorms?: tf.Tensor2D;
   /** Extra loss terms the variant adds (DLP-CNN's locality-preserving loss), already weighted. */
   auxLoss?: tf.Scalar;
 }

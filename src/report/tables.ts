@@ -86,6 +86,11 @@ export const METRICS: Record<string, { path: string; percent: boolean }> = {
   loss: { path: 'loss', percent: false },
   foldMean: { path: 'folds.mean', percent: true },
   foldStd: { path: 'folds.std', percent: true },
+  // Patch variants on occluded sets (train/patch-diagnostics.ts): gates and feature norms.
+  gateAuc: { path: 'patches.occlusion.alpha.auc', percent: false },
+  gateSpearman: { path: 'patches.occlusion.alpha.spearman', percent: false },
+  normAuc: { path: 'patches.occlusion.norm.auc', percent: false },
+  normSpearman: { path: 'patches.occlusion.norm.spearman', percent: false },
 };
 
 /** A metric `clean.accuracy` reads `tests.clean.accuracy` of eval.json (fractions as percentages). */

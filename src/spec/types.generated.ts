@@ -66,7 +66,7 @@ export type SizeRange = [number, number];
  */
 export type SizeRange1 = [number, number];
 /**
- * "<test set>.<metric>": accuracy (overall %), meanClassAccuracy (mean of the per-class accuracies, %), loss (mean test cross-entropy), foldMean / foldStd (mean and std of the per-fold accuracies, %; only for a test set with folds and no hold).
+ * "<test set>.<metric>": accuracy (overall %), meanClassAccuracy (mean of the per-class accuracies, %), loss (mean test cross-entropy), foldMean / foldStd (mean and std of the per-fold accuracies, %; only for a test set with folds and no hold); gateAuc / gateSpearman (gated variants) and normAuc / normSpearman (every patch variant) on a synthetically occluded set: how the gates' alpha and the un-gated patch features' norm separate patches the occluder covers >= 50% from the rest (AUC, 0.5 = blind) and follow the visible fraction (Spearman).
  */
 export type Metric = string;
 
@@ -178,6 +178,14 @@ export interface ModelConfig {
    * Dropout rate before the last layers.
    */
   dropout: number;
+  /**
+   * Initial weights of the class layer: glorot (uniform; used when the key is absent) or zeros, which starts every variant from the uniform prediction (loss ln 7) instead of random logits. Not in the paper (it does not say how its heads were initialised); the quickstart uses zeros (measured: with a random class layer the plain VGG16 spends its first ~100 updates undoing the initial logits).
+   */
+  classifierInit?: 'glorot' | 'zeros';
+  /**
+   * Beyond the paper, off when absent: probability of dropping a whole PG-unit feature (independently per image and patch) in training, the kept ones rescaled. Patch variants only.
+   */
+  patchDropout?: number;
   dlp: DlpSettings;
   /**
    * Weights to start from: imagenet = torchvision's ImageNet checkpoint of the backbone (vgg16_bn-6c64b313.pth, resnet18-f37072fd.pth) from the weights cache (acnn weights get vgg16_bn); or a path to a .pth (zip or legacy) or .safetensors file with torchvision or timm names; null trains from scratch. Layers that do not fit (width != 1, VGG fc6 at an input other than 224) are skipped by name and recorded in meta.json.
@@ -237,6 +245,7 @@ export interface TrainConfig {
    */
   data: [TrainData, ...TrainData[]];
   occlusion: TrainOcclusion;
+  gateSupervision?: GateSupervision;
   /**
    * Optimizer.
    */
@@ -343,10 +352,19 @@ export interface TrainOcclusion {
    */
   protocol: 'random-square' | 'ck-r8' | 'ck-r16' | 'ck-r24' | 'eyes' | 'mouth';
   /**
-   * procedural: drawn occluder shapes; otherwise a folder of object images (PNG with alpha, or image + mask).
+   * procedural: drawn occluder shapes (hands, sunglasses, masks, cups, hair, books, textured shapes: stand-ins for the paper's ~4k object photos, which are not public); misleading (beyond the paper): parts of other synthetic faces with other expressions (eyes, brows, mouths) pasted over the face, beside hands and objects; otherwise a folder of object images (PNG with alpha, or image + mask; write ./misleading for a folder of that name).
    */
   occluders: string;
   size: SizeRange;
+}
+/**
+ * Beyond the paper, off when absent: a loss that pulls each PG-unit's gate alpha towards the fraction of its patch window the occluder leaves uncovered (known for synthetic occlusion), added with `weight` to the cross-entropy. Gated variants (pacnn, gacnn) only.
+ */
+export interface GateSupervision {
+  /**
+   * Weight of the gate loss (mean squared error between alpha and the uncovered fraction, over every patch of every image); 0 turns it off.
+   */
+  weight: number;
 }
 /**
  * Learning-rate schedule. poly: lr * (1 - step/total)^power; step: lr * gamma^floor(step/stepSize); constant.
@@ -397,7 +415,7 @@ export interface TestOcclusion {
    */
   seed: number;
   /**
-   * procedural: drawn occluder shapes; otherwise a folder of object images.
+   * procedural: drawn occluder shapes; misleading (beyond the paper): other faces' parts with other expressions, beside hands and objects; otherwise a folder of object images (see train.occlusion.occluders).
    */
   occluders: string;
   size: SizeRange1;

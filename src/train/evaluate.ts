@@ -1,21 +1,37 @@
 import * as tf from '@tensorflow/tfjs';
 import { regionPoints } from '../model/regions.js';
+import { FEATURE_STRIDE } from '../model/crop.js';
 import type { AcnnModel } from '../model/types.js';
-import { rocAuc, summariseTest } from './metrics.js';
-import type { GateDiagnostics, TestResult } from './run-dir.js';
+import type { Batch } from '../data/types.js';
+import { summariseTest } from './metrics.js';
+import type { AttentionSample, TestResult } from './run-dir.js';
 import type { TestData } from './run-config.js';
+import { patchCoverage, patchGeometry } from './patch-coverage.js';
+import { PatchCollector } from './patch-diagnostics.js';
+
+/** Test images kept with their gates for the attention-map figure (the first ones, in test order). */
+export const ATTENTION_SAMPLES = 8;
+
+export interface Evaluation {
+  result: TestResult;
+  /** The first ATTENTION_SAMPLES images with their pixels (RGB bytes, inputSize square). */
+  samples: (AttentionSample & { rgb: Uint8Array })[];
+}
 
 /**
  * Accuracy (the paper's metric), mean class accuracy, mean cross-entropy, per-class accuracy
- * and confusion on one test set; K-fold accuracies when the set is split into folds; and, for
- * gated variants, what the gates did.
+ * and confusion on one test set; K-fold accuracies when the set is split into folds; for patch
+ * variants, what gates and features do with occluded patches (train/patch-diagnostics.ts); and
+ * the first few images with their gates, for the attention-map figure.
  */
-export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSize: number, batchSize: number): Promise<TestResult> {
+export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSize: number, batchSize: number): Promise<Evaluation> {
   const labels: number[] = [];
   const preds: number[] = [];
   const losses: number[] = [];
   const folds: number[] = [];
-  const gates = new GateCollector();
+  const patches = new PatchCollector();
+  const samples: Evaluation['samples'] = [];
+  const geometry = patchGeometry(model.options);
   for await (const batch of test.batches(batchSize)) {
     const points = regionPoints(batch.landmarks, inputSize);
     const out = tf.tidy(() => {
@@ -24,71 +40,66 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
       const o = model.forward(images, pts, false);
       const onehot = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), o.logits.shape[1]);
       const loss = tf.losses.softmaxCrossEntropy(onehot, o.logits, undefined, undefined, tf.Reduction.NONE);
-      return { pred: o.logits.argMax(1), loss, alpha: o.alpha, alphaGlobal: o.alphaGlobal };
+      return { pred: o.logits.argMax(1), loss, alpha: o.alpha, alphaGlobal: o.alphaGlobal, norms: o.patchNorms };
     });
-    const pred = Array.from(await out.pred.data());
-    const loss = Array.from(await out.loss.data());
-    out.pred.dispose();
-    out.loss.dispose();
-    const alpha = out.alpha ? await out.alpha.data() : undefined;
-    const alphaGlobal = out.alphaGlobal ? await out.alphaGlobal.data() : undefined;
-    out.alpha?.dispose();
-    out.alphaGlobal?.dispose();
+    const read = async (t: tf.Tensor | undefined) => {
+      if (!t) return undefined;
+      const v = (await t.data()) as Float32Array;
+      t.dispose();
+      return v;
+    };
+    const pred = Array.from((await read(out.pred))!);
+    const loss = Array.from((await read(out.loss))!);
+    const alpha = await read(out.alpha);
+    const alphaGlobal = await read(out.alphaGlobal);
+    const norms = await read(out.norms);
     for (let i = 0; i < batch.size; i++) {
       labels.push(batch.labels[i]);
       preds.push(pred[i]);
       losses.push(loss[i]);
       folds.push(test.foldOf ? test.foldOf(batch.ids[i]) : 0);
     }
-    if (alpha) gates.add(batch.size, inputSize, alpha as Float32Array, points, batch.occluderMasks, alphaGlobal as Float32Array | undefined);
+    const coverage = norms ? patchCoverage(batch.occluderMasks, batch.size, inputSize, points, geometry) : undefined;
+    if (norms && coverage) patches.add(norms, coverage, !!batch.occluderMasks, alpha, alphaGlobal);
+    keepSamples(samples, batch, { pred, points, alpha, alphaGlobal, coverage, inputSize, window: geometry.patchSide * FEATURE_STRIDE });
   }
   const result: TestResult = summariseTest(labels, preds, losses, model.options.numClasses, test.folds && test.folds > 1 ? { of: folds, k: test.folds } : undefined);
-  const diag = gates.result();
-  if (diag) result.gates = diag;
-  return result;
+  const diag = patches.result();
+  if (diag) result.patches = diag;
+  return { result, samples };
 }
 
-/**
- * Gate diagnostics: where acnn knows the occluder's mask, each patch is "covered" when the
- * occluder covers its centre. If the gates learned what the paper claims, covered patches get
- * lower alpha: AUC of (1 - alpha) for covered vs uncovered above 0.5.
- */
-class GateCollector {
-  private readonly all: number[] = [];
-  private readonly globals: number[] = [];
-  private readonly covered: number[] = [];
-  private readonly uncovered: number[] = [];
-  private sawMasks = false;
+interface BatchOutputs {
+  pred: number[];
+  points: Float32Array;
+  alpha?: Float32Array;
+  alphaGlobal?: Float32Array;
+  coverage?: Float32Array;
+  inputSize: number;
+  window: number;
+}
 
-  add(n: number, size: number, alpha: Float32Array, points: Float32Array, masks: Uint8Array | undefined, alphaGlobal?: Float32Array) {
-    const patches = alpha.length / n;
-    for (let i = 0; i < n; i++) {
-      for (let p = 0; p < patches; p++) {
-        const a = alpha[i * patches + p];
-        this.all.push(a);
-        if (!masks) continue;
-        const x = Math.min(size - 1, Math.max(0, Math.round(points[(i * patches + p) * 2])));
-        const y = Math.min(size - 1, Math.max(0, Math.round(points[(i * patches + p) * 2 + 1])));
-        (masks[i * size * size + y * size + x] ? this.covered : this.uncovered).push(a);
-      }
-      if (alphaGlobal) this.globals.push(alphaGlobal[i]);
-    }
-    if (masks) this.sawMasks = true;
-  }
-
-  result(): GateDiagnostics | undefined {
-    if (!this.all.length) return undefined;
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    const out: GateDiagnostics = { meanAlpha: mean(this.all) };
-    if (this.globals.length) out.meanAlphaGlobal = mean(this.globals);
-    if (this.sawMasks) {
-      out.covered = { n: this.covered.length, meanAlpha: this.covered.length ? mean(this.covered) : NaN };
-      out.uncovered = { n: this.uncovered.length, meanAlpha: this.uncovered.length ? mean(this.uncovered) : NaN };
-      out.auc = rocAuc(
-        this.covered.map((a) => 1 - a),
-        this.uncovered.map((a) => 1 - a),
-      );
-    }
-    return out;
+function keepSamples(samples: Evaluation['samples'], batch: Batch, o: BatchOutputs): void {
+  const R = 24;
+  const px = o.inputSize * o.inputSize * 3;
+  for (let i = 0; i < batch.size && samples.length < ATTENTION_SAMPLES; i++) {
+    const rgb = Uint8Array.from(batch.images.subarray(i * px, (i + 1) * px), (v) => Math.round(v * 255));
+    const slice = (a: Float32Array | undefined) => (a ? Array.from(a.subarray(i * R, (i + 1) * R), round4) : undefined);
+    const s: Evaluation['samples'][number] = {
+      id: batch.ids[i],
+      label: batch.labels[i],
+      pred: o.pred[i],
+      image: '',
+      points: Array.from(o.points.subarray(i * R * 2, (i + 1) * R * 2)),
+      window: o.window,
+      rgb,
+    };
+    const alpha = slice(o.alpha);
+    if (alpha) s.alpha = alpha;
+    if (o.alphaGlobal) s.alphaGlobal = round4(o.alphaGlobal[i]);
+    if (batch.occluderMasks && o.coverage) s.coverage = slice(o.coverage);
+    samples.push(s);
   }
 }
+
+const round4 = (v: number) => Math.round(v * 1e4) / 1e4;

@@ -46,6 +46,8 @@ export function modelOptionsOf(cfg: RunConfig): ModelOptions {
     numClasses: m.numClasses,
     dropout: m.dropout,
     dlp: m.dlp,
+    ...(m.patchDropout !== undefined ? { patchDropout: m.patchDropout } : {}),
+    ...(m.classifierInit !== undefined ? { classifierInit: m.classifierInit } : {}),
   };
 }
 

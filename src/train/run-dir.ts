@@ -61,18 +61,58 @@ export interface TestResult {
   confusion: number[][];
   /** K-fold sets evaluated whole: per-fold accuracies, mean and std (metrics foldMean, foldStd). */
   folds?: { k: number; accuracies: number[]; mean: number; std: number };
-  gates?: GateDiagnostics;
+  patches?: PatchDiagnostics;
 }
 
-export interface GateDiagnostics {
-  /** Mean alpha over all patches and samples. */
-  meanAlpha: number;
+/** One score's view of occluded patches (train/patch-diagnostics.ts). */
+export interface ScoreDiagnostics {
+  /** Mean score on covered (>= threshold of the window) and on the other patches. */
+  meanCovered: number;
+  meanUncovered: number;
+  /** AUC of "low score = covered": 0.5 = the score ignores occlusion. */
+  auc: number;
+  /** Spearman correlation of the score with the visible fraction of the window. */
+  spearman: number;
+}
+
+export interface OcclusionDiagnostics {
+  /** A patch is covered when the occluder covers at least this fraction of its window. */
+  threshold: number;
+  patches: number;
+  covered: number;
+  /** Mean fraction of a patch window the occluder covers. */
+  meanCoverage: number;
+  /** Gated variants: the gates' alpha, with a histogram of alpha (bins over [0, 1]) on covered and uncovered patches. */
+  alpha?: ScoreDiagnostics & { histogram: { bins: number; covered: number[]; uncovered: number[] } };
+  /** Every patch variant: the norm of the PG-unit's feature before its gate. */
+  norm: ScoreDiagnostics;
+}
+
+/** Patch variants: what gates and features do (eval.json `tests.<name>.patches`). */
+export interface PatchDiagnostics {
+  /** Gated variants: mean alpha over every patch of every image. */
+  meanAlpha?: number;
+  /** gACNN: mean weight of the global branch. */
   meanAlphaGlobal?: number;
-  /** Only on occluded sets: patches whose centre the occluder covers vs the rest. */
-  covered?: { n: number; meanAlpha: number };
-  uncovered?: { n: number; meanAlpha: number };
-  /** AUC of (1 - alpha) separating covered from uncovered patches: 0.5 = gates ignore occlusion. */
-  auc?: number;
+  /** Test sets with synthetic occlusion (the occluder mask is known). */
+  occlusion?: OcclusionDiagnostics;
+}
+
+/** The first images of a test set with what the model did on them: the attention-map figure's input. */
+export interface AttentionSample {
+  id: string;
+  label: number;
+  pred: number;
+  /** The image as the model saw it, `samples/<test>-<i>.png` in the run directory. */
+  image: string;
+  /** The 24 region centres (input pixels) and each patch window's side in input pixels. */
+  points: number[];
+  window: number;
+  /** Gated variants: the 24 alphas; gACNN: the global weight. */
+  alpha?: number[];
+  alphaGlobal?: number;
+  /** Fraction of each patch window the occluder covers (occluded sets). */
+  coverage?: number[];
 }
 
 export interface EvalFile {
@@ -100,6 +140,13 @@ export class RunDir {
   }
   get checkpointDir() {
     return path.join(this.dir, 'checkpoint');
+  }
+  /** Attention samples: `samples/<test>.json` and the images beside it. */
+  get samplesDir() {
+    return path.join(this.dir, 'samples');
+  }
+  samplesFile(test: string) {
+    return path.join(this.samplesDir, `${test}.json`);
   }
   confusionFile(test: string) {
     return path.join(this.dir, `confusion-${test}.csv`);

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PlannedRun } from '../spec/index.js';
 import { buildModel } from '../model/index.js';
 import { regionPoints } from '../model/regions.js';
+import { VARIANTS } from '../model/arch.js';
 import { saveCheckpoint, loadCheckpoint, CheckpointWriteError } from '../model/checkpoint.js';
 import { loadPretrained } from '../model/pretrained.js';
 import type { AcnnModel } from '../model/types.js';
@@ -14,16 +16,18 @@ import type { BackendInfo } from '../engine/backend.js';
 import { acquireRunLock } from './lock.js';
 import { checkpointExists } from './checkpoint-dir.js';
 import { checkResumeData } from './data-fingerprint.js';
-import { RunDir, type RunMeta, type EvalFile, type InitRecord } from './run-dir.js';
+import { RunDir, type RunMeta, type EvalFile, type InitRecord, type AttentionSample } from './run-dir.js';
+import { encodeImage } from '../data/images.js';
 import type { RunInit } from './run-init.js';
 import { sha256File } from '../weights/store.js';
 import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
-import { evaluateTestSet } from './evaluate.js';
+import { evaluateTestSet, type Evaluation } from './evaluate.js';
 import type { Reporter } from './progress.js';
 import { runLabel } from './run-label.js';
 import { modelOptionsOf, totalSteps, type RunData } from './run-config.js';
 import { runVersions, gitCommit } from './provenance.js';
+import { gateSupervisionLoss, patchCoverage, patchGeometry, type PatchGeometry } from './patch-coverage.js';
 
 export interface RunOneOptions {
   resultsDir: string;
@@ -142,9 +146,10 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
 
     const evalFile: EvalFile = { tests: {} };
     for (const [name, testData] of Object.entries(opts.data.tests)) {
-      const result = await evaluateTestSet(model, testData, cfg.model.inputSize, cfg.train.batchSize);
+      const { result, samples } = await evaluateTestSet(model, testData, cfg.model.inputSize, cfg.train.batchSize);
       evalFile.tests[name] = result;
       await writeFileAtomic(dir.confusionFile(name), confusionCsv(result.confusion));
+      await writeSamples(dir, name, samples, cfg.model.inputSize);
       opts.reporter.emit({ type: 'eval', runId: run.id, test: name, accuracy: result.accuracy, n: result.n });
     }
     await writeJsonAtomic(dir.evalFile, evalFile);
@@ -220,6 +225,8 @@ async function trainLoop(
   const loader = opts.data.train.createLoader(position);
   const variables = model.trainableVariables();
   const inputSize = cfg.model.inputSize;
+  const gateWeight = t.gateSupervision?.weight ?? 0;
+  const gateLoss: GateLoss | undefined = gateWeight > 0 && VARIANTS[model.options.variant].patchGate ? { weight: gateWeight, geometry: patchGeometry(model.options) } : undefined;
   const logEvery = t.logEvery ?? Math.max(1, Math.round(steps / 50));
   // 0 means "only at the end" for both.
   const checkpointEvery = t.checkpointEvery || steps;
@@ -252,7 +259,7 @@ async function trainLoop(
       let stepLoss = 0;
       for (let micro = 0; micro < accumulate; micro++) {
         const batch = await loader.next();
-        const { loss, correct, grads } = gradientStep(model, variables, batch, inputSize, deriveSeed(seed, 'dropout', step, micro));
+        const { loss, correct, grads } = gradientStep(model, variables, batch, inputSize, deriveSeed(seed, 'dropout', step, micro), gateLoss);
         if (!Number.isFinite(loss)) {
           for (const g of Object.values(grads)) g.dispose();
           if (summed) for (const g of Object.values(summed)) g.dispose();
@@ -313,7 +320,7 @@ async function trainLoop(
         // A learning curve on the test sets; the final evaluation after training is the result.
         const row: Record<string, number> = { step: done };
         for (const [name, testData] of Object.entries(opts.data.tests)) {
-          row[`eval.${name}.accuracy`] = (await evaluateTestSet(model, testData, inputSize, t.batchSize)).accuracy;
+          row[`eval.${name}.accuracy`] = (await evaluateTestSet(model, testData, inputSize, t.batchSize)).result.accuracy;
         }
         await dir.appendMetrics(row);
       }
@@ -326,9 +333,17 @@ async function trainLoop(
 }
 
 /** Forward + backward on one micro-batch; returns host numbers and the gradients (caller disposes). */
-function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number, dropoutSeed: number) {
+/** Beyond the paper: the gate-supervision loss's weight and the patch geometry it needs. */
+export interface GateLoss {
+  weight: number;
+  geometry: PatchGeometry;
+}
+
+function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number, dropoutSeed: number, gateLoss?: GateLoss) {
   // Region centres rounded to whole pixels, as the released nets do (facts §1; regions.ts).
   const points = regionPoints(batch.landmarks, inputSize);
+  // Gate supervision pulls alpha towards the uncovered fraction of each patch window.
+  const coverage = gateLoss ? patchCoverage(batch.occluderMasks, batch.size, inputSize, points, gateLoss.geometry) : undefined;
   let correct = 0;
   const { value, grads } = tf.variableGrads(() => {
     const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
@@ -338,12 +353,25 @@ function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, 
     const onehot = tf.oneHot(labels, out.logits.shape[1]);
     let loss = tf.losses.softmaxCrossEntropy(onehot, out.logits) as tf.Scalar;
     if (out.auxLoss) loss = loss.add(out.auxLoss);
+    if (gateLoss && coverage && out.alpha) loss = loss.add(gateSupervisionLoss(out.alpha, coverage, gateLoss.weight));
+    out.patchNorms?.dispose();
     correct = tf.tidy(() => out.logits.argMax(1).equal(labels).sum().dataSync()[0]);
     return loss;
   }, variables);
   const loss = value.dataSync()[0];
   value.dispose();
   return { loss, correct, grads: grads as Record<string, tf.Tensor> };
+}
+
+/** The attention-map figure's input: the first test images as PNG and what the model did on them. */
+async function writeSamples(dir: RunDir, test: string, samples: Evaluation['samples'], size: number): Promise<void> {
+  const list: AttentionSample[] = [];
+  for (const [i, { rgb, ...s }] of samples.entries()) {
+    const image = `${test}-${i}.png`;
+    await writeFileAtomic(path.join(dir.samplesDir, image), await encodeImage({ rgb, width: size, height: size }));
+    list.push({ ...s, image });
+  }
+  await writeJsonAtomic(dir.samplesFile(test), { test, samples: list });
 }
 
 function confusionCsv(confusion: number[][]): string {

@@ -16,9 +16,13 @@ import { deriveSeed, Rng } from '../../util/rng.js';
 import type { OccludedImage } from '../types.js';
 import { loadOccluderFolder, type OccluderBank } from './folder.js';
 import { drawProcedural, PROCEDURAL_KINDS, type ProceduralKind } from './procedural.js';
+import { drawFacePart, FACE_PART_SHARE } from './misleading.js';
 
 export { loadOccluderFolder, type OccluderBank, type FolderOccluder } from './folder.js';
 export { PROCEDURAL_KINDS, type ProceduralKind } from './procedural.js';
+
+/** The spec's word for the misleading family (a folder of that name is written ./misleading). */
+export const MISLEADING = 'misleading';
 
 export const OCCLUSION_PROTOCOLS = ['none', 'random-square', 'ck-r8', 'ck-r16', 'ck-r24', 'eyes', 'mouth'] as const;
 export type OcclusionProtocol = (typeof OCCLUSION_PROTOCOLS)[number];
@@ -28,6 +32,11 @@ export type BlockFill = 'black' | 'gray' | 'noise' | 'object';
 
 export interface OcclusionOptions {
   protocol: OcclusionProtocol;
+  /**
+   * What random-square occluders are: 'objects' (the user's folder, else procedural objects and
+   * hands) or 'misleading' (beyond the paper: other faces' parts beside hands and objects).
+   */
+  family?: 'objects' | 'misleading';
   /** Object images from the user's folder (see prepareOcclusion); procedural ones otherwise. */
   bank?: OccluderBank;
   /** random-square side range at 224 px (default [96, 128], the paper). */
@@ -80,9 +89,11 @@ export async function prepareOcclusion(spec: OcclusionSpec): Promise<OcclusionOp
     if (!(PROCEDURAL_KINDS as readonly string[]).includes(k)) throw new UserError(`unknown occluder kind '${k}' (expected ${PROCEDURAL_KINDS.join(', ')})`);
     return k as ProceduralKind;
   });
+  const misleading = spec.occluders === MISLEADING;
   return {
     protocol,
-    bank: spec.occluders ? await loadOccluderFolder(spec.occluders) : undefined,
+    family: misleading ? 'misleading' : 'objects',
+    bank: spec.occluders && !misleading ? await loadOccluderFolder(spec.occluders) : undefined,
     sizeRange: spec.sizeRange,
     blockFill: spec.blockFill as BlockFill | undefined,
     kinds,
@@ -264,7 +275,7 @@ function fillBlock(ctx: SKRSContext2D, box: { x: number; y: number; w: number; h
  * decides size, position and occluder (use occlusionRng(seed, id) at test time); `face`, when
  * given, sizes and places the CK+ blocks (ck-r*) on the face instead of the whole image.
  */
-export function occlude(image: ImageLike, landmarks: Float32Array, options: OcclusionOptions, rng: Rng, face?: FaceSquare): OcclusionResult {
+export function occlude(image: ImageLike, landmarks: Float32Array, options: OcclusionOptions, rng: Rng, face?: FaceSquare, label?: number): OcclusionResult {
   const { width, height } = image;
   const threshold = options.alphaThreshold ?? 32;
   if (options.protocol === 'none') {
@@ -278,7 +289,14 @@ export function occlude(image: ImageLike, landmarks: Float32Array, options: Occl
     const [lo, hi] = squareSideRange(side, options.sizeRange);
     const s = rng.int(lo, hi);
     box = { x: rng.int(0, width - s), y: rng.int(0, height - s), w: s, h: s };
-    kind = drawObject(ctx, box.x, box.y, s, rng, options);
+    if (options.family === 'misleading' && landmarks.length >= 136 && width === height && rng.next() < FACE_PART_SHARE) {
+      // Another face's part at this face's scale: its own box, not the square.
+      ({ kind, box } = drawFacePart(ctx, width, landmarks, rng, label));
+    } else if (options.family === 'misleading') {
+      kind = drawProcedural(ctx, box.x, box.y, s, rng, rng.next() < 0.5 ? 'hand' : rng.pick(PROCEDURAL_KINDS.filter((k) => k !== 'hand')));
+    } else {
+      kind = drawObject(ctx, box.x, box.y, s, rng, options);
+    }
   } else if (options.protocol === 'ck-r8' || options.protocol === 'ck-r16' || options.protocol === 'ck-r24') {
     // Sized on the face crop and placed on the face, as the CK+ protocol defines its blocks.
     const s = ckBlockSide(options.protocol, face?.side ?? side, side);
