@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../../util/errors.js';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
-import { requireDir, listDirs, listImages, loadFileRef, parseLandmarks, problem, readLines, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { readText, requireDir, listDirs, listImages, loadFileRef, parseLandmarks, problem, readLines, requireRoot, requireSplit, type AdapterRef } from './common.js';
 
 const LAYOUT = `  cohn-kanade-images/S005/001/S005_001_00000001.png ...
   Emotion/S005/001/S005_001_00000011_emotion.txt        one float: 1 anger, 2 contempt, 3 disgust, 4 fear, 5 happy, 6 sadness, 7 surprise
@@ -62,7 +63,14 @@ export const ckplusAdapter: DatasetAdapter = {
         const emoFiles = (await fs.readdir(emoDir)).filter((n) => n.endsWith('_emotion.txt')).sort();
         if (emoFiles.length === 0) continue;
         const emoFile = path.join(emoDir, emoFiles[0]);
-        const text = (await fs.readFile(emoFile, 'utf8')).trim();
+        let text: string;
+        try {
+          text = (await readText(emoFile)).trim();
+        } catch (err) {
+          if (!(err instanceof UserError)) throw err;
+          problems.push(problem('bad-label', emoFile, err.message));
+          continue;
+        }
         const code = Number(text);
         if (text === '' || !Number.isInteger(code) || code < 1 || code > 7) {
           problems.push(problem('bad-label', emoFile, `expected one emotion code 1..7, got '${text.slice(0, 40)}'`, 1));

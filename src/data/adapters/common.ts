@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { CLASSES, type DataProblem, type DatasetOptions, type DecodedSample, type SampleRef } from '../types.js';
@@ -89,7 +89,7 @@ export async function requireFile(file: string, options: DatasetOptions, format:
  * UTF-8): decoded anyway it would turn into thousands of wrong ids, labels and paths.
  */
 export async function readText(file: string): Promise<string> {
-  const buf = await fs.readFile(file);
+  const buf = await readRegularFile(file);
   if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
     throw new UserError(`${file}: UTF-16 text; acnn reads dataset files as UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)`);
   }
@@ -106,6 +106,25 @@ function lineAt(buf: Buffer, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset; i++) if (buf[i] === 0x0a) line++;
   return line;
+}
+
+/**
+ * A file's bytes, when it is a regular file: a pipe or device under a dataset file's name would
+ * block the read forever (or never end). A folder, pipe or device is a UserError naming it.
+ */
+export async function readRegularFile(file: string): Promise<Buffer> {
+  if (!(await fs.stat(file)).isFile()) throw notRegular(file);
+  return fs.readFile(file);
+}
+
+/** readRegularFile for the few synchronous readers (a manifest's splits). */
+export function readRegularFileSync(file: string): Buffer {
+  if (!statSync(file).isFile()) throw notRegular(file);
+  return readFileSync(file);
+}
+
+function notRegular(file: string): UserError {
+  return new UserError(`${file}: not a regular file (a folder, pipe or device), so not a dataset file`);
 }
 
 /** The first line that is not valid UTF-8 (1-based). */

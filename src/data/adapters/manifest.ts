@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
 import { UserError } from '../../util/errors.js';
-import { CLASSES, classFromName, exists, fieldCountProblem, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
+import { CLASSES, classFromName, exists, fieldCountProblem, loadFileRef, readRegularFileSync, splitCsv, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
 
 const LAYOUT = `  a CSV (spec key file, relative to root), one image a line: path,label[,split][,subject][,x1,y1,...,x68,y68]
   label: a class name (neutral, anger, disgust, fear, happy, sad, surprise; synonyms such as angry, happiness)
@@ -57,7 +56,7 @@ export const manifestAdapter: DatasetAdapter = {
     // Splits come from the file itself; manifests are small, so a synchronous read is fine here.
     let text: string;
     try {
-      text = readFileSync(manifestFile(options), 'utf8');
+      text = readRegularFileSync(manifestFile(options)).toString('utf8');
     } catch {
       return ['all'];
     }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { DatasetOptions, SampleRef } from '../types.js';
 import type { AdapterRef } from '../adapters/common.js';
 import { UserError } from '../../util/errors.js';
+import { DataError } from '../images.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 /** One cache entry: points, or null when the detector found no face (so it is not run again). */
@@ -99,6 +100,7 @@ export async function contentOf(ref: SampleRef): Promise<{ k: () => Promise<stri
     return { k: async () => k };
   }
   const st = await fs.stat(ref.source);
+  if (!st.isFile()) throw new DataError(ref.source, 'not a regular file (a folder, pipe or device)', 'other');
   return { s: `${st.size}:${st.mtimeMs}:${box}`, k: async () => sha(await fs.readFile(ref.source), box) };
 }
 
