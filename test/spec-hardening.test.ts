@@ -5,35 +5,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSpec, expandRuns, expandSweep, SpecError } from '../src/spec/index.js';
+import { loadSpec, expandRuns, expandSweep } from '../src/spec/index.js';
+import { MINI, specError, tmpSpec } from './helpers/spec.js';
 import { MAX_ALIAS_VALUES, MAX_SPEC_BYTES } from '../src/spec/tree.js';
 import { runCli } from './helpers/cli.js';
 
-async function specError(p: Promise<unknown>): Promise<SpecError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected a SpecError');
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'acnn-hostile-'));
-function spec(name: string, text: string): string {
-  const f = join(dir, name);
-  writeFileSync(f, text);
-  return f;
-}
-
-const MINI = `datasets:
-  synthetic: {format: synthetic, train: 100, test: 20}
-train:
-  data: [{dataset: synthetic, split: train}]
-  iterations: 10
-test:
-  clean: {dataset: synthetic, split: test}
-`;
+const spec = (name: string, text: string) => tmpSpec(text, name, dir);
 
 /** "Billion laughs": 8 levels of 10 aliases name 10^8 copies of a few bytes. */
 function aliasBomb(): string {
