@@ -8,6 +8,7 @@ import { formatBench } from '../src/bench/format.js';
 import { profileTrainStep, modelOptions } from '../src/bench/model-bench.js';
 import { runTorch } from '../src/bench/torch.js';
 import { describeModel } from '../src/model/arch.js';
+import { skipBecause } from './helpers/skip.js';
 
 describe('bench (npm run bench)', function () {
   this.timeout(60_000);
@@ -83,7 +84,7 @@ describe('bench (npm run bench)', function () {
       [112].map((inputSize) => ({ variant, inputSize, width: 0.25, batch: 2, mode: 'train' as const, warmup: 0, iters: 1 })),
     );
     const run = await runTorch(cases, [1], undefined, 60_000, true);
-    if (!run.available) this.skip();
+    if (!run.available) skipBecause(this, `PyTorch is not available: ${run.reason ?? 'no output'}`);
     assert.deepEqual(run.errors, []);
     assert.equal(run.results.length, cases.length);
     for (const r of run.results) {

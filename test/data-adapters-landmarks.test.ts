@@ -3,6 +3,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/engine/backend.js';
 import type { DatasetOptions } from '../src/data/types.js';
 import { getAdapter, prepareSplit } from '../src/data/registry.js';
 import { createFaceApiDetector, fitMeanShape, resolveLandmarks, type LandmarkDetector } from '../src/data/landmarks/index.js';
@@ -99,6 +101,20 @@ describe('data landmarks: detection, cache, no-face policy', function () {
     assert.equal(prepared.samples.length, 1);
     assert.deepEqual(Array.from(prepared.samples[0].landmarks!), Array.from(pts));
     assert.equal(prepared.problems.filter((p) => p.kind === 'bad-landmarks').length, 2);
+  });
+
+  it('the detector borrows the wasm backend from the engine and gives the previous one back', async () => {
+    const outer = tf.getBackend();
+    await initBackend('cpu');
+    try {
+      const d = await createFaceApiDetector();
+      assert.equal(tf.getBackend(), 'wasm');
+      d.dispose();
+      await tf.ready();
+      assert.equal(tf.getBackend(), 'cpu');
+    } finally {
+      await tf.setBackend(outer);
+    }
   });
 
   it('the demo photo is there (face-api package layout)', () => {

@@ -123,6 +123,31 @@ describe('data adapters: released layouts', function () {
     assert.ok(problems.every((p) => p.file.length > 0));
   });
 
+  it('manifest CSV: a quoted path may hold commas and "" escapes; # lines are comments', async () => {
+    const root = path.join(base, 'quoted-manifest');
+    const odd = 'img/say "hi", then go.png';
+    await fx.writeImage(path.join(root, odd), 40, 40);
+    await fx.writeImage(path.join(root, 'img/#2.png'), 40, 40);
+    const csv = ['path,label,split', '# a comment line', `"img/say ""hi"", then go.png",happy,train`, 'img/#2.png,sad,train', ''].join('\r\n');
+    await fs.writeFile(path.join(root, 'm.csv'), csv);
+    const options: DatasetOptions = { name: 'q', format: 'manifest', root, file: 'm.csv' };
+    const { samples, problems } = await getAdapter('manifest').list(options, 'train');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(samples.map((s) => [s.id, CLASSES[s.label]]), [[odd, 'happy'], ['img/#2.png', 'sad']]);
+    assert.equal(samples[0].source, path.join(root, odd));
+  });
+
+  it('an unclosed quote is a UserError naming the file', async () => {
+    const root = path.join(base, 'broken-manifest');
+    await fs.mkdir(root, { recursive: true });
+    await fs.writeFile(path.join(root, 'm.csv'), 'path,label\n"img/a.png,happy\n');
+    await assert.rejects(getAdapter('manifest').list({ name: 'b', format: 'manifest', root, file: 'm.csv' }, 'all'), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.match(err.message, /m\.csv: not a readable CSV file: Quote Not Closed/);
+      return true;
+    });
+  });
+
   it('a corrupt image raises a DataError naming the file', async () => {
     const root = path.join(base, 'corrupt');
     await fs.mkdir(path.join(root, 'happy'), { recursive: true });

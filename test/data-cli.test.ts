@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import * as fx from './fixtures/datasets/build.js';
-import { renderPreview, specData } from '../src/cli/commands/data.js';
+import { patchWindow, renderPreview, specData } from '../src/preview/index.js';
 import { checkDatasets, formatCheck } from '../src/data/check.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -98,6 +98,14 @@ describe('acnn data (CLI)', function () {
     } finally {
       delete process.env.RAFDB_ROOT;
     }
+  });
+
+  it("preview patch windows are the model's own, small inputs included", () => {
+    assert.equal(patchWindow(224), 48); // the paper's 6x6 patch on the 28x28 map
+    assert.equal(patchWindow(112), 24);
+    // At 32 px the map is 4x4 and the model crops 2x2 cells, never fewer (16 px, not 8).
+    assert.equal(patchWindow(32), 16);
+    assert.throws(() => patchWindow(16), (e: unknown) => e instanceof UserError && /16px/.test(e.message));
   });
 
   it('data preview renders a contact sheet PNG (occluded, with patches)', async () => {

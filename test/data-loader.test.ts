@@ -260,12 +260,15 @@ describe('data loader', () => {
   it('decodes ahead of the consumer (prefetch)', async () => {
     const calls = { n: 0 };
     const { options, samples, adapter } = fakeDataset(200, new Set(), calls);
-    const loader = createLoader({ adapter, options, samples, inputSize: 16, train: true, batchSize: 10, seed: 1, prefetch: 3 });
+    let full: () => void;
+    const filled = new Promise<void>((r) => (full = r));
+    const loader = createLoader({ adapter, options, samples, inputSize: 16, train: true, batchSize: 10, seed: 1, prefetch: 3, onPrefetchFull: () => full() });
     const it = loader[Symbol.asyncIterator]();
     await it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    // The prefetcher stops once 3 batches wait (an unbounded one would never say so).
+    await filled;
     assert.ok(calls.n >= 30, `decoded ${calls.n} samples while the consumer held one batch`);
-    assert.ok(calls.n <= 50, `prefetch is bounded (decoded ${calls.n})`);
+    assert.ok(calls.n <= 40, `prefetch is bounded (decoded ${calls.n})`);
     loader.close();
   });
 });

@@ -228,7 +228,7 @@ describe('engine: a conv net trains on wasm like on cpu', function () {
     const c1 = tf.conv2d(x, v.w1 as tf.Tensor4D, 1, 'same');
     const { mean, variance } = tf.moments(c1, [0, 1, 2]);
     const bn = tf.batchNorm(c1, mean, variance, v.beta as tf.Tensor1D, v.gamma as tf.Tensor1D, 1e-3);
-    const p1 = tf.maxPool(tf.relu(bn), 2, 2, 'valid'); // [B,6,5,8]
+    const p1 = tf.maxPool(tf.relu(bn) as tf.Tensor4D, 2, 2, 'valid'); // [B,6,5,8]
     const c2 = tf.sigmoid(tf.conv2d(p1, v.w2 as tf.Tensor4D, 2, 'same')); // [B,3,3,6]
     const c3 = tf.avgPool(tf.conv2d(p1, v.w3 as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid'); // [B,3,2,6]
     const c3p = tf.pad(c3, [[0, 0], [0, 0], [0, 1], [0, 0]]); // [B,3,3,6]

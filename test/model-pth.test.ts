@@ -167,7 +167,7 @@ describe('model: initialisation from torchvision checkpoints, with named skips',
     const wide = buildModel(opts({ width: 1 / 16 }), 1);
     const vggModel = buildModel(opts({ inputSize: 64, variant: 'pacnn' }), 1);
     try {
-      await assert.rejects(loadPretrained(wide, vgg), /fit no layer of vgg16 \(width 0\.0625, input 224\):\n  conv1_1: .*width is 0\.0625/);
+      await assert.rejects(loadPretrained(wide, vgg), /fit no layer of vgg16 \(width 0\.0625, input 224\):\n {2}conv1_1: .*width is 0\.0625/);
       await assert.rejects(loadPretrained(vggModel, path.join(FIX, 'resnet18-w16.pth')), /are not a vgg16_bn checkpoint for model\.backbone vgg16: it holds resnet18 tensors/);
     } finally {
       wide.dispose();

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, watch, writeFileSync, existsSync } from 'node:fs';
+import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
-import { acquireRunLock, RunLockedError } from '../src/train/lock.js';
+import { acquireRunLock, RunLockedError } from '../src/rundir/index.js';
 import { classificationMetrics, learningRate, rocAuc, meanStd } from '../src/train/metrics.js';
 import { assembleCells, tableCsv, type TableSpec, type RunRecord } from '../src/report/tables.js';
+import { reportRuns } from '../src/report/build.js';
+import { writePlan, type PlanFile } from '../src/rundir/index.js';
+import { loadSpec, expandRuns } from '../src/spec/index.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'acnn-runner-'));
 
@@ -31,43 +35,58 @@ describe('atomic writes', () => {
       '-e',
       `import('${path.resolve('src/util/atomic.ts')}').then(m => m.writeFileAtomic(${JSON.stringify(file)}, 'x'.repeat(200e6)))`,
     ]);
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    // Killed at the first write into its temp file: mid-write.
+    const watcher = watch(dir, (event, name) => {
+      if (event === 'change' && String(name).endsWith('.tmp')) child.kill('SIGKILL');
+    });
+    const [, signal] = await once(child, 'exit');
+    watcher.close();
+    assert.equal(signal, 'SIGKILL', 'the writer was not killed while writing');
     const content = readFileSync(file, 'utf8');
     assert.ok(content === 'old complete content' || content.length === 200e6, `target is half-written (${content.length} bytes)`);
   });
 });
 
-describe('run lock', () => {
+describe('run lock (proper-lockfile)', () => {
+  /** A real process that takes the lock of `dir`, says so on stdout, and holds it until killed. */
+  async function holder(dir: string) {
+    const code = `import('${path.resolve('src/rundir/lock.ts')}').then((m) => m.acquireRunLock(${JSON.stringify(dir)})).then(() => { console.log('locked'); setInterval(() => {}, 1000); })`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(child.stdout, 'data');
+    return child;
+  }
+
   it('stops a second holder and frees on release', async () => {
     const dir = tmp();
     const lock = await acquireRunLock(dir);
-    await assert.rejects(acquireRunLock(dir), RunLockedError);
-    lock.release();
+    await assert.rejects(acquireRunLock(dir), (e: unknown) => e instanceof RunLockedError && e.holder.pid === process.pid);
+    await lock.release();
     const again = await acquireRunLock(dir);
-    again.release();
+    await again.release();
     assert.equal(existsSync(path.join(dir, 'lock')), false);
+    assert.equal(existsSync(path.join(dir, 'lock.owner.json')), false);
   });
 
-  it('takes over the lock of a process that died (SIGKILL)', async () => {
+  it('two processes never hold one run; the lock of a process that died (SIGKILL) is taken over at once', async () => {
     const dir = tmp();
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
-    await new Promise((r) => child.on('spawn', r));
-    writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: child.pid, host: os.hostname(), startedAt: 'x' }));
-    await assert.rejects(acquireRunLock(dir), RunLockedError);
+    const child = await holder(dir);
+    await assert.rejects(acquireRunLock(dir), (e: unknown) => e instanceof RunLockedError && e.holder.pid === child.pid);
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await once(child, 'exit');
     const lock = await acquireRunLock(dir);
-    lock.release();
+    assert.equal(JSON.parse(readFileSync(path.join(dir, 'lock.owner.json'), 'utf8')).pid, process.pid);
+    await lock.release();
   });
 
   it('from another host, only a stale heartbeat is taken over', async () => {
     const dir = tmp();
-    writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'other-node', startedAt: 'x' }));
-    await assert.rejects(acquireRunLock(dir, 60_000), RunLockedError);
-    const lock = await acquireRunLock(dir, 0);
-    lock.release();
+    mkdirSync(path.join(dir, 'lock'));
+    writeFileSync(path.join(dir, 'lock.owner.json'), JSON.stringify({ pid: 1, host: 'other-node', startedAt: 'x' }));
+    await assert.rejects(acquireRunLock(dir, 60_000), (e: unknown) => e instanceof RunLockedError && e.holder.host === 'other-node');
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(path.join(dir, 'lock'), old, old);
+    const lock = await acquireRunLock(dir, 60_000);
+    await lock.release();
   });
 });
 
@@ -135,5 +154,25 @@ describe('table assembly', () => {
     assert.equal(csv[1], 'VGG16,85.00 ± 7.07,80.96,65.00 ± 7.07,75.26');
     assert.equal(csv[2], 'pCNN,NA,NA,NA,NA');
     assert.equal(csv[3], 'GAN-Inpainting,NA,81.87,NA,NA');
+  });
+});
+
+describe('which runs a report covers', () => {
+  it("plan.json of this spec file; the spec's expansion without one, with --set, or when the plan is another file's", async () => {
+    const results = tmp();
+    const loaded = await loadSpec(path.resolve('test/fixtures/specs/good.yaml'));
+    const expanded = expandRuns(loaded).map((r) => r.id);
+    assert.deepEqual((await reportRuns(loaded, results)).source, 'spec');
+    const plan: PlanFile = { version: 1, spec: 'good', specFile: loaded.file, sets: ['train.iterations=2'], createdAt: 'then', runs: [{ id: 'abc', index: 0, label: 'x', config: {} as never }] };
+    await writePlan(results, plan);
+    const fromPlan = await reportRuns(loaded, results);
+    assert.equal(fromPlan.source, 'plan');
+    assert.deepEqual(fromPlan.runs.map((r) => r.id), ['abc']);
+    assert.deepEqual((await reportRuns(loaded, results, { replan: true })).runs.map((r) => r.id), expanded);
+    await writePlan(results, { ...plan, specFile: '/elsewhere/best.yaml' });
+    const foreign = await reportRuns(loaded, results);
+    assert.equal(foreign.source, 'spec');
+    assert.match(foreign.ignoredPlan!, /best\.yaml/);
+    assert.deepEqual(foreign.runs.map((r) => r.id), expanded);
   });
 });

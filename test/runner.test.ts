@@ -176,7 +176,7 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
     assert.doesNotMatch(res.stderr, /\n\s+at /);
   });
 
-  it('--workers 2 trains the runs of a spec in two processes and writes one table', async () => {
+  it('--workers 2 trains the runs of a spec in two processes and writes one table; --force redoes them', async () => {
     const file = path.join(work, 'two.yaml');
     writeFileSync(
       file,
@@ -184,7 +184,7 @@ describe('acnn run (end to end, WebAssembly backend)', function () {
 datasets:
   synthetic: {format: synthetic, train: 32, test: 16, seed: 3, imageSize: 32}
 model: {backbone: vgg16, variant: base, inputSize: 32, width: 0.125}
-train: {data: [{dataset: synthetic, split: train}], batchSize: 8, iterations: 3}
+train: {data: [{dataset: synthetic, split: train}], batchSize: 8, iterations: 2}
 test: {clean: {dataset: synthetic, split: test}}
 matrix: {model.variant: [base, pcnn]}
 table:
@@ -194,12 +194,35 @@ table:
 `,
     );
     const results = path.join(work, 'two');
-    const res = await runCli(['run', file, '--backend', 'wasm', '--workers', '2', '--results', results, '--cache', cache], { timeoutMs: 180_000 });
+    const run = (...extra: string[]) => runCli(['run', file, '--backend', 'wasm', '--workers', '2', '--results', results, '--cache', cache, '--set', 'train.iterations=3', ...extra], { timeoutMs: 180_000 });
+    const res = await run();
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /runs: 2 done/);
     const csv = readFileSync(path.join(results, 'two', 'two.csv'), 'utf8').trim().split('\n');
     assert.match(csv[1], /^VGG16,\d+\.\d\d,NA$/);
     assert.match(csv[2], /^pCNN,\d+\.\d\d,NA$/);
+    const dirs = readdirSync(path.join(results, 'two')).filter((d) => /^[0-9a-f]{10}$/.test(d));
+    assert.equal(dirs.length, 2);
+    const meta = (d: string) => JSON.parse(readFileSync(path.join(results, 'two', d, 'meta.json'), 'utf8'));
+    for (const d of dirs) assert.equal(meta(d).totalSteps, 3, 'the --set reached the workers');
+
+    // `acnn tables` needs no --set: the runs come from plan.json, their configs from the run directories.
+    const tables = await runCli(['tables', file, '--results', results]);
+    assert.equal(tables.code, 0, tables.stderr);
+    assert.deepEqual(tables.stdout.trim().split('\n'), csv);
+    assert.match(tables.stderr, /plan\.json/);
+
+    const started = dirs.map((d) => meta(d).startedAt);
+    const again = await run();
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(dirs.map((d) => meta(d).startedAt), started, 'finished runs are not redone without --force');
+    const forced = await run('--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /runs: 2 done/);
+    for (const [i, d] of dirs.entries()) {
+      assert.notEqual(meta(d).startedAt, started[i], `run ${d} was not redone with --force`);
+      assert.equal(meta(d).status, 'done');
+    }
   });
 
   it('stops before any training when a dataset is missing, naming the path and the env variable', async () => {

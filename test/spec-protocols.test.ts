@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandRuns, loadSpec, SpecError } from '../src/spec/index.js';
-import { METRICS } from '../src/report/tables.js';
+import { METRICS } from '../src/rundir/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'acnn-protocols-'));
 function write(name: string, text: string): string {

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Trial, TrialView, SweepDisplay } from '../src/sweep/index.js';
+import type { Trial } from '../src/sweep/index.js';
+import { prepareJobs, type JobChange, type JobView, type LaunchDisplay, type RunJob } from '../src/launch/index.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FAKE_RUNNER = path.join(REPO, 'test', 'slurm', 'fake-acnn-run.mjs');
+/** The fake runner as a launcher's program: `node fake-acnn-run.mjs run-dir <dir> ...`. */
+export const FAKE_PROGRAM = [process.execPath, FAKE_RUNNER];
 
-/** Trials of a grid, as the planner would give them (ids: a hash of the overrides). */
+/** Trials of a grid, as the planner would give them (ids: a hash of the values). */
 export function gridTrials(axes: Record<string, unknown[]>): Trial[] {
   let combos: Record<string, unknown>[] = [{}];
   for (const [k, vs] of Object.entries(axes)) combos = combos.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
@@ -18,6 +21,11 @@ export function gridTrials(axes: Record<string, unknown[]>): Trial[] {
     overrides: values,
     config: { name: 'ignored', train: { lr: 0.1 }, ...nest(values) },
   }));
+}
+
+/** The trials as launcher jobs: run directories under `specResults` with their config.json. */
+export function jobsOf(specResults: string, trials: Trial[]): Promise<RunJob[]> {
+  return prepareJobs(specResults, trials.map((t) => ({ index: t.index, id: t.id, config: t.config, values: t.values })));
 }
 
 function nest(flat: Record<string, unknown>): Record<string, unknown> {
@@ -32,12 +40,12 @@ function nest(flat: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** A display that records what happened and lets a test act on progress. */
-export class RecordingDisplay implements SweepDisplay {
-  events: { what: string; index: number; status: string; step: number }[] = [];
-  constructor(private readonly onChange?: (v: TrialView, what: string) => void) {}
+export class RecordingDisplay implements LaunchDisplay {
+  events: { what: JobChange; index: number; status: string; step: number }[] = [];
+  constructor(private readonly onChange?: (v: JobView, what: JobChange) => void) {}
   start() {}
-  change(v: TrialView, what: 'skip' | 'start' | 'progress' | 'end') {
-    this.events.push({ what, index: v.trial.index, status: v.status, step: v.step });
+  change(v: JobView, what: JobChange) {
+    this.events.push({ what, index: v.job.index, status: v.status, step: v.step });
     this.onChange?.(v, what);
   }
   finish() {}

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  acnnCommand,
-  arraySpec,
-  manifestTrials,
-  runLocal,
-  sbatchScript,
-  submitArray,
-  summarize,
-  summaryCsv,
-  sweepState,
-  trialRunArgs,
-  writeManifest,
-  type SweepState,
-} from '../src/sweep/index.js';
-import { FAKE_RUNNER, REPO, RecordingDisplay, gridTrials, tinySpec } from './sweep-helpers.js';
+import { manifestTrials, summarize, summaryCsv, sweepState, writeManifest, type SweepState } from '../src/sweep/index.js';
+import { LocalLauncher, SlurmLauncher, acnnCommand } from '../src/launch/index.js';
+import { FAKE_PROGRAM, RecordingDisplay, gridTrials, jobsOf, tinySpec } from './sweep-helpers.js';
+import { skipBecause } from './helpers/skip.js';
 
 /**
  * Against a real Slurm: the one-node cluster of test/slurm/start-cluster.sh. Skips (saying why)
@@ -34,15 +23,16 @@ function clusterProblem(): string | undefined {
   return undefined;
 }
 
-async function waitFor(results: string, spec: string, done: (s: SweepState) => boolean, timeoutMs: number): Promise<SweepState> {
-  const end = Date.now() + timeoutMs;
-  let seen: SweepState | undefined;
-  while (Date.now() < end) {
-    seen = await sweepState(results, spec);
-    if (seen && done(seen)) return seen;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`sweep did not finish in ${timeoutMs} ms: ${JSON.stringify(seen?.counts)}`);
+/**
+ * Resolves when every task of Slurm job `jobId` has ended: Slurm itself says so, by starting a
+ * no-op job that depends on it (afterany) and that `sbatch --wait` waits for. Then the state.
+ */
+async function afterJob(jobId: string, results: string, spec: string, timeoutMs: number): Promise<SweepState> {
+  const args = ['--wait', '--quiet', `--dependency=afterany:${jobId}`, '--partition=debug', '--time=00:01:00', '--mem=64M', '--output=/dev/null', '--wrap=true'];
+  await new Promise<void>((resolve, reject) =>
+    execFile('sbatch', args, { timeout: timeoutMs }, (err, _out, stderr) => (err ? reject(new Error(`waiting for job ${jobId}: ${stderr || err.message}`)) : resolve())),
+  );
+  return (await sweepState(results, spec))!;
 }
 
 describe('sweep: Slurm executor on a real cluster', function () {
@@ -52,56 +42,47 @@ describe('sweep: Slurm executor on a real cluster', function () {
     const problem = clusterProblem();
     if (problem) {
       if (process.env.ACNN_SLURM_TEST === '1') throw new Error(`ACNN_SLURM_TEST=1 but the Slurm cluster is not usable: ${problem}`);
-      console.log(`      (skipped: ${problem})`);
-      this.skip();
+      skipBecause(this, `${problem} (set ACNN_SLURM_TEST=1 to make that a failure)`);
     }
     root = mkdtempSync(path.join(os.tmpdir(), 'acnn-sweep-slurm-'));
   });
   after(() => root && !process.env.ACNN_KEEP_TMP && rmSync(root, { recursive: true, force: true }));
 
-  it('an array job of (fake-runner) trials gives the same summary as the local executor', async () => {
+  it('the Slurm launcher runs (fake-runner) jobs to the same summary as the local launcher', async () => {
     const trials = gridTrials({ 'train.lr': [0.1, 0.01], 'model.width': [0.25, 0.5] });
-    const env = { ...process.env, FAKE_STEPS: '3', FAKE_STEP_MS: '50' };
+    const fake = { FAKE_STEPS: '3', FAKE_STEP_MS: '50' };
 
-    const localDir = path.join(root, 'local');
-    mkdirSync(localDir, { recursive: true });
-    const specLocal = path.join(root, 'fake.yaml');
-    writeFileSync(specLocal, 'name: fake\n');
-    await runLocal({
-      trials, specResultsDir: path.join(localDir, 'results', 'fake'), workers: 2, cwd: localDir, display: new RecordingDisplay(),
-      command: (t) => ({ file: process.execPath, args: [FAKE_RUNNER, ...trialRunArgs(t, { specFile: specLocal, json: true })], env }),
-    });
+    const localResults = path.join(root, 'local', 'results', 'fake');
+    const local = new LocalLauncher({ workers: 2, display: new RecordingDisplay(), program: FAKE_PROGRAM, env: { ...process.env, ...fake } });
+    await local.launch(await jobsOf(localResults, trials), {});
 
     const slurmDir = path.join(root, 'slurm');
     const results = path.join(slurmDir, 'results');
     const sweepDir = path.join(results, 'fake', 'sweep');
     const manifestFile = path.join(sweepDir, 'manifest.json');
     const manifest = {
-      version: 1 as const, spec: 'fake', specFile: specLocal, cwd: slurmDir, resultsDir: results, createdAt: new Date().toISOString(),
+      version: 1 as const, spec: 'fake', specFile: path.join(root, 'fake.yaml'), cwd: slurmDir, resultsDir: results, createdAt: new Date().toISOString(),
       sets: [], sweptKeys: ['model.width', 'train.lr'], trials: manifestTrials(trials),
     };
     await writeManifest(manifestFile, manifest);
-    const [node, ...pre] = acnnCommand();
-    const script = sbatchScript({
-      jobName: 'acnn-fake',
-      array: arraySpec(trials.map((t) => t.index), 2),
-      settings: { partition: 'debug', time: '00:05:00', cpus: 1, mem: '256M' },
-      logDir: path.join(sweepDir, 'slurm'),
-      cwd: slurmDir,
-      command: [node, ...pre.slice(0, -1), path.join(REPO, 'test', 'slurm', 'fake-task.ts'), manifestFile, '$SLURM_ARRAY_TASK_ID'],
-      env: { FAKE_STEPS: '3', FAKE_STEP_MS: '50' },
+    const slurm = new SlurmLauncher({
+      jobName: 'acnn-fake', settings: { partition: 'debug', time: '00:05:00', cpus: 1, mem: '256M', parallel: 2 },
+      dir: sweepDir, scriptName: 'sweep.sbatch', cwd: slurmDir, program: FAKE_PROGRAM, env: fake,
     });
-    const jobId = await submitArray(path.join(sweepDir, 'sweep.sbatch'), script);
-    await writeManifest(manifestFile, { ...manifest, slurm: { jobId, script: path.join(sweepDir, 'sweep.sbatch'), array: '0-3%2' } });
+    const { submitted, views } = await slurm.launch(await jobsOf(path.join(results, 'fake'), trials), {});
+    assert.deepEqual(views.map((v) => v.status), Array(trials.length).fill('queued'));
+    const jobId = submitted!.jobId!;
+    assert.match(jobId, /^\d+$/);
+    await writeManifest(manifestFile, { ...manifest, slurm: { jobId, script: submitted!.script, array: submitted!.array } });
     const first = await sweepState(results, 'fake');
     assert.equal(first!.jobId, jobId);
     assert.equal(first!.squeue, true, 'squeue was consulted');
-    const final = await waitFor(results, 'fake', (s) => s.counts.done + s.counts.failed === trials.length, 90_000);
+    const final = await afterJob(jobId, results, 'fake', 90_000);
     assert.equal(final.counts.done, trials.length, JSON.stringify(final.trials));
     assert.ok(existsSync(path.join(sweepDir, 'slurm', `${jobId}_0.out`)), 'per-task Slurm log');
 
     const objective = { metric: 'clean.accuracy', mode: 'max' as const };
-    const a = summaryCsv(await summarize(path.join(localDir, 'results', 'fake'), trials, objective));
+    const a = summaryCsv(await summarize(localResults, trials, objective));
     const b = summaryCsv(await summarize(path.join(results, 'fake'), trials, objective));
     assert.equal(b, a);
     assert.equal(b.trim().split('\n').length, trials.length + 1);
@@ -125,7 +106,7 @@ describe('sweep: Slurm executor on a real cluster', function () {
     assert.match(submitted.jobId, /^\d+$/);
     const local = acnn(dirs.local, 'sweep', 'tiny.yaml', ...grid, '--workers', '2', '--backend', 'cpu', '--json');
     assert.equal(local.status, 0, local.stderr);
-    const final = await waitFor(path.join(dirs.slurm, 'results'), 'tiny', (s) => s.counts.done + s.counts.failed === s.trials.length, 420_000);
+    const final = await afterJob(submitted.jobId, path.join(dirs.slurm, 'results'), 'tiny', 420_000);
     assert.equal(final.counts.done, 2, JSON.stringify(final.trials));
     const summary = acnn(dirs.slurm, 'sweep', 'tiny.yaml', ...grid, '--summary');
     assert.equal(summary.status, 0, summary.stderr);

@@ -4,25 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import {
-  arraySpec,
-  bestSpecText,
-  combineStatus,
-  parseSqueue,
-  runLocal,
-  sbatchScript,
-  summarize,
-  summaryCsv,
-  sweepState,
-  trialRunArgs,
-  trialsFrom,
-  writeManifest,
-  manifestTrials,
-  acnnCommand,
-} from '../src/sweep/index.js';
-import { flatDiff, formatSetValue } from '../src/sweep/overrides.js';
+import { bestSpecText, combineStatus, flatDiff, summarize, summaryCsv, sweepState, trialsFrom, writeManifest, manifestTrials } from '../src/sweep/index.js';
 import type { Trial } from '../src/sweep/index.js';
-import { FAKE_RUNNER, REPO, RecordingDisplay, gridTrials, invocations, tinySpec } from './sweep-helpers.js';
+import { LocalLauncher, acnnCommand, arraySpec, parseSqueue, runDirArgs, sbatchScript, type LocalLauncherOptions } from '../src/launch/index.js';
+import { FAKE_PROGRAM, RecordingDisplay, gridTrials, invocations, jobsOf, tinySpec } from './sweep-helpers.js';
 
 function tmp(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'acnn-sweep-'));
@@ -41,11 +26,10 @@ describe('sweep: planning pieces', () => {
     assert.deepEqual(flatDiff({ a: [1] }, { a: [1, 2] }), { a: [1, 2] });
   });
 
-  it('formats --set values so YAML reads them back as the same value', () => {
-    for (const v of [0.001, 3, true, 'pcnn', '1', 'true', 'a b', [1, 2], { k: 1 }, null]) {
-      assert.deepEqual(YAML.parse(formatSetValue(v)), v, `value ${JSON.stringify(v)} -> ${formatSetValue(v)}`);
-    }
-    assert.equal(formatSetValue('pcnn'), 'pcnn');
+  it('flatDiff indexes lists of maps (util/dotted.ts), so a changed entry is one key', () => {
+    const a = { train: { data: [{ dataset: 'a', split: 'train' }] } };
+    const b = { train: { data: [{ dataset: 'b', split: 'train' }] } };
+    assert.deepEqual(flatDiff(a, b), { 'train.data.0.dataset': 'b' });
   });
 
   it('trials get their differences from the nearest base run as overrides, varying keys as values', () => {
@@ -58,9 +42,9 @@ describe('sweep: planning pieces', () => {
     assert.deepEqual(trials.map((t) => t.index), [0, 1, 2]);
   });
 
-  it('builds the trial command line for acnn run, user --set first', () => {
-    const args = trialRunArgs({ id: 'abc', overrides: { 'train.lr': 0.001, 'model.variant': 'pcnn' } }, { specFile: 'x.yaml', sets: ['train.iterations=5'], backend: 'cpu', json: true });
-    assert.deepEqual(args, ['run', path.resolve('x.yaml'), '--only', 'abc', '--set', 'train.iterations=5', '--set', 'train.lr=0.001', '--set', 'model.variant=pcnn', '--backend', 'cpu', '--json']);
+  it('a job runs as `acnn run-dir <dir>` with every flag of the launch', () => {
+    assert.deepEqual(runDirArgs('/r/k/abc', { force: true, backend: 'cpu', cacheDir: '/c' }, true), ['run-dir', '/r/k/abc', '--json', '--force', '--backend', 'cpu', '--cache', '/c']);
+    assert.deepEqual(runDirArgs('/r/k/abc', {}, false), ['run-dir', '/r/k/abc']);
     const cmd = acnnCommand();
     assert.equal(cmd[0], process.execPath);
     assert.ok(existsSync(cmd[cmd.length - 1]), cmd.join(' '));
@@ -81,7 +65,9 @@ describe('sweep: slurm pieces', () => {
       settings: { partition: 'gpu', time: '02:00:00', gpus: 1, cpus: 4, mem: '8G', extraArgs: ['--constraint=a100'] },
       logDir: '/r/k/sweep/slurm',
       cwd: '/work dir',
-      command: ['/usr/bin/node', '/acnn/dist/cli/main.js', 'sweep', '/s/k.yaml', '--task', '$SLURM_ARRAY_TASK_ID', '--manifest', '/r/k/sweep/manifest.json'],
+      tasks: [{ index: 0, dir: '/r/k/aaa' }, { index: 7, dir: '/r/k/my run' }],
+      program: ['/usr/bin/node', '/acnn/dist/cli/main.js'],
+      flags: { backend: 'cpu', cacheDir: '/w/.cache' },
     });
     for (const line of [
       '#SBATCH --array=0-7%2',
@@ -94,12 +80,28 @@ describe('sweep: slurm pieces', () => {
       '#SBATCH --output=/r/k/sweep/slurm/%A_%a.out',
       '#SBATCH --chdir=/work dir',
       '#SBATCH --constraint=a100',
-      'exec /usr/bin/node /acnn/dist/cli/main.js sweep /s/k.yaml --task "$SLURM_ARRAY_TASK_ID" --manifest /r/k/sweep/manifest.json',
+      'RUN_DIRS[0]=/r/k/aaa',
+      "RUN_DIRS[7]='/r/k/my run'",
+      'exec /usr/bin/node /acnn/dist/cli/main.js run-dir "$dir" --backend cpu --cache /w/.cache',
     ]) {
       assert.ok(text.split('\n').includes(line), `missing line: ${line}\n${text}`);
     }
     assert.ok(text.startsWith('#!/bin/bash\n'));
     assert.ok(!text.includes('--gpus=0'));
+  });
+
+  it("each array task execs the run directory listed for its index; an index not listed fails", () => {
+    const root = tmp();
+    const file = path.join(root, 'array.sbatch');
+    const tasks = [{ index: 2, dir: '/r/k/two' }, { index: 5, dir: "/r/k/it's five" }];
+    writeFileSync(file, sbatchScript({ jobName: 'j', array: '2,5', settings: {}, logDir: root, cwd: root, tasks, program: ['/bin/echo', 'runner'], flags: { force: true } }));
+    const task = (id: number) => spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_JOB_ID: '9' } });
+    assert.match(task(5).stdout, /^runner run-dir \/r\/k\/it's five --force$/m);
+    assert.match(task(2).stdout, /^runner run-dir \/r\/k\/two --force$/m);
+    const missing = task(3);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /array task 3 has no run directory/);
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('parses squeue array task lines', () => {
@@ -193,24 +195,22 @@ sweep:
   });
 });
 
-describe('sweep: local executor (fake runner processes)', function () {
+describe('launch: local workers (fake runner processes)', function () {
   this.timeout(60_000);
   let root: string;
-  let specFile: string;
   const specResults = () => path.join(root, 'results', 'fake');
-  const command = (t: Trial, env: NodeJS.ProcessEnv = {}) => ({
-    file: process.execPath,
-    args: [FAKE_RUNNER, ...trialRunArgs(t, { specFile, json: true })],
-    env: { ...process.env, ...env },
-  });
+  /** Launches the trials' jobs with the fake runner as the program. */
+  const launch = async (trials: Trial[], o: Partial<LocalLauncherOptions> & { retryFailed?: boolean; force?: boolean; fakeEnv?: Record<string, string> } = {}) => {
+    const jobs = await jobsOf(specResults(), trials);
+    const launcher = new LocalLauncher({ workers: 2, display: new RecordingDisplay(), cwd: root, program: FAKE_PROGRAM, env: { ...process.env, ...o.fakeEnv }, ...o });
+    return launcher.launch(jobs, { force: o.force }, { retryFailed: o.retryFailed });
+  };
   beforeEach(() => {
     root = tmp();
-    specFile = path.join(root, 'fake.yaml');
-    writeFileSync(specFile, 'name: fake\n');
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('runs a 2x2 grid x 2 seeds with 2 workers, then redoes nothing', async () => {
+  it('runs a 2x2 grid x 2 seeds with 2 workers from their config.json, then redoes nothing', async () => {
     const trials = gridTrials({ 'train.lr': [0.01, 0.001], 'model.width': [0.25, 0.5], 'train.seed': [1, 2] });
     let concurrent = 0;
     let maxConcurrent = 0;
@@ -218,66 +218,80 @@ describe('sweep: local executor (fake runner processes)', function () {
       if (what === 'start') maxConcurrent = Math.max(maxConcurrent, ++concurrent);
       if (what === 'end') concurrent--;
     });
-    const first = await runLocal({ trials, specResultsDir: specResults(), workers: 2, cwd: root, display, command: (t) => command(t) });
+    const first = await launch(trials, { display });
     assert.deepEqual(first.views.map((v) => v.status), Array(8).fill('done'));
     assert.equal(readdirSync(specResults()).length, 8);
     assert.equal(maxConcurrent, 2);
     assert.ok(display.events.some((e) => e.what === 'progress' && e.step > 0), 'progress from the child events');
+    // The config each child ran is the one the launcher wrote, not one re-derived from a spec.
+    for (const t of trials) assert.deepEqual(JSON.parse(readFileSync(path.join(specResults(), t.id, 'config.json'), 'utf8')), t.config);
 
     const again = new RecordingDisplay();
-    const second = await runLocal({ trials, specResultsDir: specResults(), workers: 2, cwd: root, display: again, command: (t) => command(t) });
+    const second = await launch(trials, { display: again });
     assert.deepEqual(second.views.map((v) => v.status), Array(8).fill('done'));
     assert.equal(again.events.filter((e) => e.what === 'start').length, 0);
     for (const t of trials) assert.equal(invocations(specResults(), t.id).length, 1);
   });
 
-  it('a SIGKILLed trial is contained; the others finish; a rerun resumes it', async () => {
+  it('--force reaches every job: finished runs are run again from the start', async () => {
+    const trials = gridTrials({ 'train.lr': [0.1, 0.01] });
+    await launch(trials);
+    const forced = await launch(trials, { force: true, fakeEnv: { FAKE_STEPS: '2' } });
+    assert.deepEqual(forced.views.map((v) => v.status), ['done', 'done']);
+    for (const t of trials) {
+      const runs = invocations(specResults(), t.id);
+      assert.equal(runs.length, 2);
+      assert.match(runs[1], / force from 0$/);
+      assert.equal(JSON.parse(readFileSync(path.join(specResults(), t.id, 'meta.json'), 'utf8')).totalSteps, 2);
+    }
+  });
+
+  it('a SIGKILLed job is contained; the others finish; a rerun resumes it', async () => {
     const trials = gridTrials({ 'train.lr': [0.1, 0.01, 0.001] });
     let killed = false;
+    // Job 0 stalls after its first step and is killed there.
     const display = new RecordingDisplay((v, what) => {
-      if (!killed && what === 'progress' && v.trial.index === 0 && v.step >= 2 && v.pid) {
+      if (!killed && what === 'progress' && v.job.index === 0 && v.step >= 1 && v.pid) {
         killed = true;
         process.kill(v.pid, 'SIGKILL');
       }
     });
-    const first = await runLocal({ trials, specResultsDir: specResults(), workers: 2, cwd: root, display, command: (t) => command(t, { FAKE_STEP_MS: '150' }) });
+    const first = await launch(trials, { display, fakeEnv: { FAKE_STALL_RUN: trials[0].id } });
     assert.ok(killed);
     assert.equal(first.views[0].status, 'failed');
     assert.match(first.views[0].note!, /SIGKILL/);
     assert.deepEqual(first.views.slice(1).map((v) => v.status), ['done', 'done']);
 
-    const second = await runLocal({ trials, specResultsDir: specResults(), workers: 2, cwd: root, display: new RecordingDisplay(), command: (t) => command(t) });
+    const second = await launch(trials);
     assert.deepEqual(second.views.map((v) => v.status), ['done', 'done', 'done']);
     const runs = invocations(specResults(), trials[0].id);
     assert.equal(runs.length, 2);
-    assert.match(runs[1], /from [2-5]$/, 'resumed from its last saved step');
+    assert.match(runs[1], /from 1$/, 'resumed from its last saved step');
     assert.equal(invocations(specResults(), trials[1].id).length, 1);
   });
 
-  it('a failure does not stop the others; failed trials rerun only with retryFailed', async () => {
-    const trials = gridTrials({ fail: [0, 1, 0, 0] as unknown[] }).map((t, i) => ({ ...t, id: `t${i}`, overrides: { fail: i === 1 ? 1 : 0 } }));
-    const r = await runLocal({ trials, specResultsDir: specResults(), workers: 2, cwd: root, display: new RecordingDisplay(), command: (t) => command(t) });
+  it('a failure does not stop the others; failed jobs rerun only with retryFailed', async () => {
+    const trials = gridTrials({ fail: [0, 1, 2, 3] }).map((t, i) => ({ ...t, id: `t${i}`, config: { fail: i === 1 ? 1 : 0 } }));
+    const r = await launch(trials);
     assert.deepEqual(r.views.map((v) => v.status), ['done', 'failed', 'done', 'done']);
     assert.equal(r.views[1].note, 'fake failure');
-    const again = await runLocal({ trials, specResultsDir: specResults(), workers: 2, cwd: root, display: new RecordingDisplay(), command: (t) => command(t) });
+    const again = await launch(trials);
     assert.equal(again.views[1].status, 'failed');
     assert.equal(invocations(specResults(), 't1').length, 1);
-    const retried = await runLocal({ trials, specResultsDir: specResults(), workers: 2, retryFailed: true, cwd: root, display: new RecordingDisplay(), command: (t) => command(t) });
+    const retried = await launch(trials, { retryFailed: true });
     assert.equal(retried.views[1].status, 'failed');
     assert.equal(invocations(specResults(), 't1').length, 2);
   });
 
-  it('--fail-fast stops running trials (they checkpoint) and starts no more', async () => {
-    const trials = gridTrials({ x: [0, 1, 2, 3, 4] }).map((t, i) => ({ ...t, id: `t${i}`, overrides: { fail: i === 0 ? 1 : 0 } }));
-    const r = await runLocal({
-      trials, specResultsDir: specResults(), workers: 2, failFast: true, cwd: root, display: new RecordingDisplay(),
-      command: (t) => command(t, { FAKE_STEP_MS: t.index === 0 ? '100' : '400' }),
-    });
+  it('--fail-fast stops running jobs (they checkpoint) and starts no more', async () => {
+    // Job 0 fails at once; job 1's steps outlast any test, so it ends only when the launcher stops it.
+    const trials = gridTrials({ x: [0, 1, 2, 3, 4] }).map((t, i) => ({ ...t, id: `t${i}`, config: i === 0 ? { fail: 1, fakeStepMs: 1 } : { fail: 0 } }));
+    const r = await launch(trials, { failFast: true, fakeEnv: { FAKE_STEP_MS: '600000' } });
     assert.equal(r.stopped, true);
     assert.equal(r.views[0].status, 'failed');
     assert.equal(r.views[1].status, 'interrupted');
     assert.deepEqual(r.views.slice(2).map((v) => v.status), ['queued', 'queued', 'queued']);
-    assert.ok(!existsSync(path.join(specResults(), 't4')));
+    assert.ok(!existsSync(path.join(specResults(), 't4', 'meta.json')));
   });
 });
 

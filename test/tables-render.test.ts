@@ -9,11 +9,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expandRuns, loadSpec, type RunConfig } from '../src/spec/index.js';
-import { buildTables } from '../src/report/build.js';
-import { assembleCells, isPaperOnly, readRuns, type TableSpec } from '../src/report/tables.js';
+import { buildTables, reportRuns } from '../src/report/build.js';
+import { assembleCells, isPaperOnly, readRuns, type Cell, type TableLine, type TableSpec } from '../src/report/tables.js';
 import { summariseTest } from '../src/train/metrics.js';
 import { perFoldOf } from '../src/train/prepare-data.js';
-import { RunDir, type EvalFile } from '../src/train/run-dir.js';
+import { RunDir, type EvalFile } from '../src/rundir/index.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -62,11 +62,12 @@ describe('tables: every configs/table*.yaml renders from finished runs', functio
         await dir.writeMeta({ runId: run.id, spec: loaded.name, status: 'done', step: 1, totalSteps: 1 });
         await writeJsonAtomic(dir.evalFile, fakeEval(run.config, rng));
       }
-      const records = await readRuns(results, loaded.name, runs.map((r) => r.id));
+      const records = await readRuns(results, loaded.name, runs);
       const cells = assembleCells(table, records, new Map(runs.map((r) => [r.id, r.config as unknown as Record<string, unknown>])));
+      const columns: TableLine[] = table.columns;
       for (const row of table.rows) {
-        for (const col of table.columns) {
-          const cell = cells.find((c) => c.row === row.name && c.column === col.name)!;
+        for (const col of columns) {
+          const cell: Cell = cells.find((c) => c.row === row.name && c.column === col.name)!;
           if (isPaperOnly(row) || isPaperOnly(col)) {
             assert.deepEqual(cell.values, [], `${row.name} / ${col.name} is paper-only`);
             continue;
@@ -75,7 +76,8 @@ describe('tables: every configs/table*.yaml renders from finished runs', functio
           assert.equal(cell.pending, 0);
         }
       }
-      const csvFile = await buildTables(loaded, results);
+      const { runs: planned } = await reportRuns(loaded, results);
+      const csvFile = await buildTables(loaded, results, planned);
       const lines = readFileSync(csvFile!, 'utf8').trim().split('\n');
       assert.equal(lines.length, table.rows.length + 1);
       if (file === 'table3.yaml') {

@@ -128,40 +128,32 @@ function fullCase(o: BenchOptions, variant: Variant): ModelCase {
 const sameCase = (a: { variant: string; inputSize: number; width: number; batch: number; mode: string }, b: typeof a) =>
   a.variant === b.variant && a.inputSize === b.inputSize && a.width === b.width && a.batch === b.batch && a.mode === b.mode;
 
-export async function runBench(o: BenchOptions): Promise<BenchResult> {
-  const t0 = performance.now();
-  const machine = machineInfo();
+/** What a bench run collects as it goes, and the two ways it times a case (TF.js here, PyTorch in a child). */
+function benchRecorder(o: BenchOptions) {
   const log = o.log;
-  log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadStart.join(' ')}`);
   const statuses: BackendStatus[] = [];
   const results: TimingResult[] = [];
-  const torchResults: TorchResult[] = [];
-  const torchErrors: string[] = [];
   const notes: string[] = [];
   const profiles: StepProfile[] = [];
-  let torchAvailable = false;
-  let torchReason: string | undefined;
-  let torchInfo: TorchInfo | undefined;
-  let torchTried = false;
-  let torchDone = false;
+  const torch = { available: false, reason: undefined as string | undefined, info: undefined as TorchInfo | undefined, tried: false, done: false, results: [] as TorchResult[], errors: [] as string[] };
 
   const timeTorch = async (cases: ModelCase[]) => {
-    if (!o.torch || (torchTried && !torchAvailable)) return;
-    torchTried = true;
+    if (!o.torch || (torch.tried && !torch.available)) return;
+    torch.tried = true;
     const r = await runTorch(
       cases.map((c) => ({ variant: c.variant, inputSize: c.inputSize, width: c.width, batch: c.batch, mode: c.mode, warmup: c.warmup, iters: c.iters })),
       o.torchThreads,
       o.python,
     );
     if (!r.available) {
-      torchReason = r.reason ?? 'PyTorch produced no output';
-      log(`torch: skipped (${torchReason})`);
+      torch.reason = r.reason ?? 'PyTorch produced no output';
+      log(`torch: skipped (${torch.reason})`);
       return;
     }
-    torchAvailable = true;
-    torchInfo = r.info;
-    torchResults.push(...r.results);
-    torchErrors.push(...r.errors);
+    torch.available = true;
+    torch.info = r.info;
+    torch.results.push(...r.results);
+    torch.errors.push(...r.errors);
     for (const t of r.results) log(`  torch ${t.threads}t ${t.variant} ${t.inputSize}/${t.width} b${t.batch} ${t.mode}: ${t.medianMs.toFixed(0)} ms (${t.imagesPerSec.toFixed(1)} img/s)`);
     for (const e of r.errors) log(`  torch error: ${e}`);
   };
@@ -178,65 +170,63 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
   };
 
-  for (const name of o.backends) {
-    let device: string;
-    try {
-      device = (await initBackend(name)).device;
-    } catch (err) {
-      const reason = err instanceof BackendUnavailableError ? err.reason : (err as Error).message;
-      statuses.push({ name, available: false, reason });
-      log(`backend ${name}: unavailable (${reason})`);
-      continue;
-    }
-    log(`backend ${name}: ${device}`);
-    if (name === 'cpu') {
-      const cases = cpuCases(o);
-      statuses.push({ name, available: true, device, scope: `small case only (VGG16 ${cases[0]!.variant}, input ${cases[0]!.inputSize}, batch 4, ${cases.map((c) => c.mode).join(' + ')}, 1 timed unit): the plain JS backend is far too slow for the full plan` });
-      for (const c of cases) timeOne(c);
-      continue;
-    }
-    statuses.push({ name, available: true, device, scope: 'full plan' });
-    // PyTorch runs next to the first full-plan backend, variant by variant, so both see the same load.
-    const withTorch = !torchDone;
-    torchDone = true;
-    for (const size of o.sizes) {
-      for (const v of o.variants) {
-        const cases = mainCases(o, v, size);
-        cases.forEach(timeOne);
-        if (withTorch) await timeTorch(cases);
-      }
-    }
-    if (o.full) {
-      for (const v of o.variants) {
-        const c = fullCase(o, v);
-        timeOne(c);
-        if (withTorch) await timeTorch([c]);
-      }
-    }
-    if (withTorch) {
-      for (const v of o.profile) {
-        try {
-          const p = profileTrainStep({ backbone: 'vgg16', variant: v, inputSize: o.sizes[0]!, width: o.width, batch: o.batch, warmup: o.warmup });
-          profiles.push(p);
-          log(`  profile ${name} ${v}: step ${p.stepMs.toFixed(0)} ms, outside kernels ${p.outsideKernelsMs.toFixed(0)} ms`);
-        } catch (err) {
-          notes.push(`profile ${v} failed: ${(err as Error).message}`);
-        }
-      }
-    }
-  }
-  // PyTorch next to the plain JS backend's small case when it was the only backend.
-  if (o.torch && !torchTried) {
-    const cases: ModelCase[] = results.map((r) => ({ backbone: r.backbone, variant: r.variant, inputSize: r.inputSize, width: r.width, batch: r.batch, mode: r.mode, warmup: 1, iters: Math.max(3, o.iters) }));
-    if (cases.length) await timeTorch(cases);
-  }
+  return { statuses, results, notes, profiles, torch, timeTorch, timeOne };
+}
+type BenchRecorder = ReturnType<typeof benchRecorder>;
 
-  let kernels: KernelBenchRow[] | null = null;
-  if (o.kernels && statuses.some((s) => s.name === 'wasm' && s.available)) {
-    log('kernel bench (wasm replacement kernels)');
-    kernels = await benchKernels({ skipCpu: true });
+/** One backend's share of the plan: the small case on plain JS, else every size and variant (with PyTorch beside the first). */
+async function benchBackend(o: BenchOptions, name: BackendName, rec: BenchRecorder): Promise<void> {
+  const { statuses, profiles, notes, torch, timeTorch, timeOne } = rec;
+  const log = o.log;
+  let device: string;
+  try {
+    device = (await initBackend(name)).device;
+  } catch (err) {
+    const reason = err instanceof BackendUnavailableError ? err.reason : (err as Error).message;
+    statuses.push({ name, available: false, reason });
+    log(`backend ${name}: unavailable (${reason})`);
+    return;
   }
+  log(`backend ${name}: ${device}`);
+  if (name === 'cpu') {
+    const cases = cpuCases(o);
+    statuses.push({ name, available: true, device, scope: `small case only (VGG16 ${cases[0]!.variant}, input ${cases[0]!.inputSize}, batch 4, ${cases.map((c) => c.mode).join(' + ')}, 1 timed unit): the plain JS backend is far too slow for the full plan` });
+    for (const c of cases) timeOne(c);
+    return;
+  }
+  statuses.push({ name, available: true, device, scope: 'full plan' });
+  // PyTorch runs next to the first full-plan backend, variant by variant, so both see the same load.
+  const withTorch = !torch.done;
+  torch.done = true;
+  for (const size of o.sizes) {
+    for (const v of o.variants) {
+      const cases = mainCases(o, v, size);
+      cases.forEach(timeOne);
+      if (withTorch) await timeTorch(cases);
+    }
+  }
+  if (o.full) {
+    for (const v of o.variants) {
+      const c = fullCase(o, v);
+      timeOne(c);
+      if (withTorch) await timeTorch([c]);
+    }
+  }
+  if (withTorch) {
+    for (const v of o.profile) {
+      try {
+        const p = profileTrainStep({ backbone: 'vgg16', variant: v, inputSize: o.sizes[0]!, width: o.width, batch: o.batch, warmup: o.warmup });
+        profiles.push(p);
+        log(`  profile ${name} ${v}: step ${p.stepMs.toFixed(0)} ms, outside kernels ${p.outsideKernelsMs.toFixed(0)} ms`);
+      } catch (err) {
+        notes.push(`profile ${v} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
 
+/** TF.js timings against PyTorch's for the same case: parameter counts that disagree, and the time ratios. */
+function compareWithTorch(results: TimingResult[], torchResults: TorchResult[]): { paramMismatches: string[]; ratios: RatioRow[] } {
   const paramMismatches: string[] = [];
   for (const t of torchResults) {
     const r = results.find((x) => sameCase(x, t));
@@ -261,19 +251,46 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       cpuRatio1: t1 && t1.cpuMedianMs > 0 ? Math.round((r.cpuMedianMs / t1.cpuMedianMs) * 100) / 100 : null,
     };
   });
+  return { paramMismatches, ratios };
+}
+
+/** The issue's target: every WebAssembly training step within TARGET_RATIO of PyTorch on one thread. */
+function targetCheck(ratios: RatioRow[]): BenchResult['target'] {
   const checked = ratios.filter((r) => r.backend === 'wasm' && r.mode === 'train' && r.ratio1 != null);
   const worst = checked.reduce<RatioRow | null>((w, r) => (w == null || r.ratio1! > w.ratio1! ? r : w), null);
-  const target = { ratio: TARGET_RATIO, backend: 'wasm', checked: checked.length, met: checked.length ? checked.every((r) => r.ratio1! <= TARGET_RATIO) : null, worst };
+  return { ratio: TARGET_RATIO, backend: 'wasm', checked: checked.length, met: checked.length ? checked.every((r) => r.ratio1! <= TARGET_RATIO) : null, worst };
+}
 
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const t0 = performance.now();
+  const machine = machineInfo();
+  const log = o.log;
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadStart.join(' ')}`);
+  const rec = benchRecorder(o);
+  const { statuses, results, notes, profiles, torch } = rec;
+  for (const name of o.backends) await benchBackend(o, name, rec);
+  // PyTorch next to the plain JS backend's small case when it was the only backend.
+  if (o.torch && !torch.tried) {
+    const cases: ModelCase[] = results.map((r) => ({ backbone: r.backbone, variant: r.variant, inputSize: r.inputSize, width: r.width, batch: r.batch, mode: r.mode, warmup: 1, iters: Math.max(3, o.iters) }));
+    if (cases.length) await rec.timeTorch(cases);
+  }
+
+  let kernels: KernelBenchRow[] | null = null;
+  if (o.kernels && statuses.some((s) => s.name === 'wasm' && s.available)) {
+    log('kernel bench (wasm replacement kernels)');
+    kernels = await benchKernels({ skipCpu: true });
+  }
+
+  const { paramMismatches, ratios } = compareWithTorch(results, torch.results);
   const { log: _log, ...opts } = o;
   return {
     machine,
     options: opts,
     backends: statuses,
     results,
-    torch: { enabled: o.torch, available: torchAvailable, reason: torchReason, info: torchInfo, results: torchResults, errors: torchErrors, paramMismatches },
+    torch: { enabled: o.torch, available: torch.available, reason: torch.reason, info: torch.info, results: torch.results, errors: torch.errors, paramMismatches },
     ratios,
-    target,
+    target: targetCheck(ratios),
     profiles,
     kernels,
     loadEnd: loadAverage(),

@@ -167,3 +167,18 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
 export function wasmThreadCount(): number {
   return wasmThreads;
 }
+
+/**
+ * Makes `name` the active backend for a piece of work that needs that one (the landmark
+ * detector runs on wasm) and returns the function that switches back to the backend that was
+ * active before, if any, for whoever trains next in the same process.
+ */
+export async function borrowBackend(name: BackendName): Promise<() => Promise<void>> {
+  // The engine's backend name, read without making tfjs pick and start one.
+  const previous = (tf.engine() as unknown as { backendName: string | null }).backendName;
+  await loadOne(name);
+  await tf.ready();
+  return async () => {
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  };
+}

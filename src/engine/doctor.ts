@@ -134,7 +134,7 @@ function cudaDirs(): string[] {
   for (const d of (process.env.LD_LIBRARY_PATH ?? '').split(':')) if (d) dirs.add(d);
   const roots = ['/usr/local'];
   for (const root of roots) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(root);
     } catch {

@@ -90,7 +90,8 @@ export function conv2DBackpropFilterImpl(
 
 /** Inserts s-1 zeros after every row/column of dy: the stride-1 equivalent of a strided conv's output. */
 function dilateSpatial(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  let [n, h, w, c] = dy.shape;
+  const [n, , , c] = dy.shape;
+  let [, h, w] = dy.shape;
   let t: tf.Tensor = dy;
   if (sh > 1) {
     t = tf.pad(tf.reshape(t, [n * h, 1, w * c]), [[0, 0], [0, sh - 1], [0, 0]]);

@@ -13,6 +13,7 @@ import {
   NUM_PATCHES,
   UNIT_FEATURE,
   VARIANTS,
+  baseClassifier,
   describeModel,
   unitBody,
   unitPrefix,
@@ -134,7 +135,7 @@ export class Model implements AcnnModel {
       const trunk = runLayers(ctx, bb.trunk, { x, G: 1, B }, ['']);
       const result: { logits?: tf.Tensor2D; alpha?: tf.Tensor2D; alphaGlobal?: tf.Tensor1D; patchNorms?: tf.Tensor2D } = {};
       if (!vd.head) {
-        result.logits = runLayers(ctx, bb.classifier, trunk, ['']).x.reshape([B, o.numClasses]) as tf.Tensor2D;
+        result.logits = runLayers(ctx, baseClassifier(o), trunk, ['']).x.reshape([B, o.numClasses]) as tf.Tensor2D;
         return result;
       }
       const feats: tf.Tensor2D[] = [];

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { fsyncPath, writeFileSynced } from '../util/atomic.js';
 import type { AcnnModel, ModelOptions } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'acnn-checkpoint';
@@ -97,25 +98,6 @@ function instanceName(name: string, byClean: Map<string, tf.Variable>): string {
   return name;
 }
 
-async function fsyncPath(p: string): Promise<void> {
-  const h = await fs.open(p, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const h = await fs.open(file, 'w');
-  try {
-    await h.writeFile(data);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
 export async function saveCheckpoint(dir: string, model: AcnnModel, opts: SaveOptions = {}): Promise<void> {
   const vars = model.namedVariables();
   const byFullName = new Map([...vars].map(([clean, v]) => [v.name, clean]));
@@ -141,9 +123,9 @@ export async function saveCheckpoint(dir: string, model: AcnnModel, opts: SaveOp
   try {
     await fs.mkdir(tmp);
     writing = path.join(tmp, WEIGHTS_BIN);
-    await writeSynced(writing, new Uint8Array(data));
+    await writeFileSynced(writing, new Uint8Array(data));
     writing = path.join(tmp, MODEL_JSON);
-    await writeSynced(writing, JSON.stringify(json, null, 1) + '\n');
+    await writeFileSynced(writing, JSON.stringify(json, null, 1) + '\n');
     writing = tmp;
     await fsyncPath(tmp);
     // rename() cannot replace a non-empty directory: move the old one aside first.

@@ -79,8 +79,6 @@ class Callable {
 
 export type PersistentLoad = (pid: unknown) => unknown;
 
-const MARK = Symbol('mark');
-
 function asInts(v: unknown, what: string): number[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isInteger(x))) throw new Error(`${what} must be a tuple of ints`);
   return v as number[];

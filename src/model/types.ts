@@ -30,6 +30,8 @@ export interface ModelOptions {
    * every variant from the uniform prediction (loss ln C) instead of random logits.
    */
   classifierInit?: 'glorot' | 'zeros';
+  /** Beyond the paper: batch norm after the hidden FC layers (fc6, fc7) of the base variant's VGG16 classifier. */
+  classifierBatchNorm?: boolean;
   /** Patch-crop implementation (model/crop.ts); same values and gradients either way. */
   crop?: 'ops' | 'host';
 }

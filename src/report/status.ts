@@ -1,5 +1,4 @@
-import os from 'node:os';
-import { RunDir, type RunMeta, type EvalFile } from '../train/run-dir.js';
+import { RunDir, evalMetrics, observedStatus, type RunMeta } from '../rundir/index.js';
 
 export interface RunStatusRow {
   id: string;
@@ -18,14 +17,14 @@ export async function runStatuses(resultsDir: string, specName: string, runs: { 
   for (const run of runs) {
     const dir = RunDir.for(resultsDir, specName, run.id);
     const meta = await dir.readMeta();
-    const evalFile: EvalFile | undefined = meta?.status === 'done' ? await dir.readEval() : undefined;
+    const metrics = meta?.status === 'done' ? evalMetrics(await dir.readEval()) : {};
     rows.push({
       id: run.id,
       label: run.label,
-      status: meta ? liveStatus(meta) : 'not started',
+      status: meta ? observedStatus(meta) : 'not started',
       step: meta?.step ?? 0,
       totalSteps: meta?.totalSteps ?? 0,
-      results: Object.fromEntries(Object.entries(evalFile?.tests ?? {}).map(([k, v]) => [`${k}.accuracy`, v.accuracy])),
+      results: Object.fromEntries(Object.entries(metrics).filter(([k]) => /^[^.]+\.accuracy$/.test(k))),
       updatedAt: meta?.updatedAt,
       error: meta?.error,
     });
@@ -45,15 +44,4 @@ export function formatStatusTable(rows: RunStatusRow[]): string {
   for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   lines.push([...counts].map(([s, n]) => `${n} ${s}`).join(', '));
   return lines.join('\n');
-}
-
-/** A run whose meta says "running" but whose process on this host is gone was killed: interrupted, resumable. */
-function liveStatus(meta: RunMeta): RunMeta['status'] {
-  if (meta.status !== 'running' || meta.host !== os.hostname() || !meta.pid) return meta.status;
-  try {
-    process.kill(meta.pid, 0);
-    return 'running';
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? 'running' : 'interrupted';
-  }
 }

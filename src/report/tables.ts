@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { RunDir, type EvalFile, type RunMeta } from '../train/run-dir.js';
-import { meanStd } from '../train/metrics.js';
+import { RunDir, metricIsPercent, metricValue as storedMetric, type EvalFile, type RunMeta } from '../rundir/index.js';
+import { meanStd } from '../util/stats.js';
+import { getPath } from '../util/dotted.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /** A row or column: which runs belong to it, and (on rows or on columns) the metric of its cells. */
@@ -46,29 +47,22 @@ export interface Cell {
   spread?: 'runs' | 'folds';
 }
 
-/** Reads the run directories of the given run ids (reports never touch models). */
-export async function readRuns(resultsDir: string, specName: string, ids: string[]): Promise<RunRecord[]> {
+/**
+ * Reads the run directories of the given runs (reports never touch models). A run's config is
+ * its config.json; `planned` (plan.json's copy) stands in for runs that have not started.
+ */
+export async function readRuns(resultsDir: string, specName: string, runs: { id: string; config?: unknown }[]): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
-  for (const id of ids) {
-    const dir = RunDir.for(resultsDir, specName, id);
-    const config = await dir.readConfig<Record<string, unknown>>();
+  for (const run of runs) {
+    const dir = RunDir.for(resultsDir, specName, run.id);
+    const config = (await dir.readConfig<Record<string, unknown>>()) ?? (run.config as Record<string, unknown> | undefined);
     if (!config) {
-      out.push({ id, config: {} });
+      out.push({ id: run.id, config: {} });
       continue;
     }
-    out.push({ id, config, meta: await dir.readMeta(), eval: await dir.readEval() });
+    out.push({ id: run.id, config, meta: await dir.readMeta(), eval: await dir.readEval() });
   }
   return out;
-}
-
-/** Dotted lookup: `model.variant`, `tags.trainset`. */
-export function getPath(obj: unknown, dotted: string): unknown {
-  let cur: unknown = obj;
-  for (const key of dotted.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
 }
 
 function matches(config: Record<string, unknown>, where: Record<string, unknown> | undefined): boolean {
@@ -76,32 +70,11 @@ function matches(config: Record<string, unknown>, where: Record<string, unknown>
   return Object.entries(where).every(([k, v]) => JSON.stringify(getPath(config, k)) === JSON.stringify(v));
 }
 
-/**
- * Where each metric the schema accepts lives in eval.json's `tests.<name>` entry, and whether
- * it is a fraction shown in % (schemas/spec.schema.json $defs.metric lists the same names).
- */
-export const METRICS: Record<string, { path: string; percent: boolean }> = {
-  accuracy: { path: 'accuracy', percent: true },
-  meanClassAccuracy: { path: 'meanClassAccuracy', percent: true },
-  loss: { path: 'loss', percent: false },
-  foldMean: { path: 'folds.mean', percent: true },
-  foldStd: { path: 'folds.std', percent: true },
-  // Patch variants on occluded sets (train/patch-diagnostics.ts): gates and feature norms.
-  gateAuc: { path: 'patches.occlusion.alpha.auc', percent: false },
-  gateSpearman: { path: 'patches.occlusion.alpha.spearman', percent: false },
-  normAuc: { path: 'patches.occlusion.norm.auc', percent: false },
-  normSpearman: { path: 'patches.occlusion.norm.spearman', percent: false },
-};
-
-/** A metric `clean.accuracy` reads `tests.clean.accuracy` of eval.json (fractions as percentages). */
+/** A metric of eval.json (rundir/metrics.ts: `clean.accuracy`, `clean.foldMean`, ...), fractions as percentages. */
 export function metricValue(evalFile: EvalFile | undefined, metric: string): number | undefined {
-  if (!evalFile) return undefined;
-  const dot = metric.indexOf('.');
-  const def = METRICS[metric.slice(dot + 1)];
-  if (dot < 0 || !def) return undefined;
-  const v = getPath(evalFile.tests[metric.slice(0, dot)], def.path);
-  if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
-  return def.percent ? 100 * v : v;
+  const v = storedMetric(evalFile, metric);
+  if (v === undefined) return undefined;
+  return metricIsPercent(metric) ? 100 * v : v;
 }
 
 export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfigs: Map<string, Record<string, unknown>>): Cell[] {

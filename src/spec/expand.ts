@@ -5,13 +5,15 @@ import { Problems, type Pos } from './errors.js';
 import { interpolate } from './interpolate.js';
 import { byPosition, internalsOf } from './load.js';
 import { canonicalJson, deepClone, isPlainObject, joinPath, parseKey, type Seg } from './paths.js';
-import { EXPANSION_KEYS, getValidators, runSchema } from './schema.js';
+import { getValidators, runSchema } from './schema.js';
+import { EXPANSION_KEYS } from './keys.js';
 import { checkDistribution, runConfigChecks } from './checks.js';
 import { cloneNode, emptyMap, fromPlain, getNode, indexPositions, lookupPos, setNode, toPlain, type LMap, type LNode } from './tree.js';
 import type { LoadedSpec, PlannedRun, RunConfig, SweepOptions } from './types.js';
 import { checkRunKey, runAjv } from './validate.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { identityOf, NOT_IN_RUN_ID } from './identity.js';
+import { flatten } from '../util/dotted.js';
 
 /** One setting of an axis: dotted key -> value (a located node), plus tags. */
 interface Assignment {
@@ -278,18 +280,6 @@ function draw(d: Record<string, unknown>, rng: Rng): unknown {
     default:
       return undefined;
   }
-}
-
-/** Leaves of a config as dotted keys; lists of plain values stay whole (occlusion.size=[96,128]). */
-export function flatten(v: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
-  if (isPlainObject(v)) {
-    const keys = Object.keys(v);
-    if (!keys.length && prefix) out[prefix] = {};
-    for (const k of keys) flatten(v[k], prefix ? `${prefix}.${k}` : k, out);
-  } else if (Array.isArray(v) && v.some((x) => isPlainObject(x) || Array.isArray(x))) {
-    v.forEach((x, i) => flatten(x, `${prefix}.${i}`, out));
-  } else out[prefix] = v;
-  return out;
 }
 
 function differingKeys(configs: RunConfig[]): string[] {

@@ -8,3 +8,5 @@ export { expandRuns, expandSweep, runId } from './expand.js';
 export { SpecError } from './errors.js';
 export type { Problem, Pos } from './errors.js';
 export type * from './types.js';
+export { runLabel } from './label.js';
+export { AXIS_KEYS, EXPANSION_KEYS } from './keys.js';

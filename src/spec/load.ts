@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { Problems, displayFile, type Pos } from './errors.js';
 import { interpolate } from './interpolate.js';
 import { isPlainObject, parseKey } from './paths.js';
-import { getValidators, specSchema, EXPANSION_KEYS } from './schema.js';
+import { getValidators, specSchema } from './schema.js';
 import { semanticChecks } from './checks.js';
 import { cloneNode, fromPlain, indexPositions, mergeNodes, parseYamlFile, setNode, toPlain, type LMap, type LNode } from './tree.js';
 import type { LoadedSpec, LoadOptions } from './types.js';
@@ -148,4 +148,3 @@ export function internalsOf(loaded: LoadedSpec): SpecInternals {
   return { tree, env: process.env };
 }
 
-export { EXPANSION_KEYS };

@@ -1,6 +1,7 @@
 /** Dotted key paths (`train.data.0.dataset`) and their segment arrays. */
+import { getAt, isPlainObject, type Seg } from '../util/dotted.js';
 
-export type Seg = string | number;
+export { getAt, isPlainObject, type Seg };
 export type Path = Seg[];
 
 export function parseKey(key: string): string[] {
@@ -14,25 +15,6 @@ export function joinPath(path: readonly Seg[]): string {
 /** Internal map key for a path (segments never contain NUL). */
 export function pathKey(path: readonly Seg[]): string {
   return path.map(String).join('\u0000');
-}
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function getAt(root: unknown, path: readonly Seg[]): { found: boolean; value?: unknown } {
-  let cur: unknown = root;
-  for (const seg of path) {
-    if (Array.isArray(cur)) {
-      const i = typeof seg === 'number' ? seg : /^\d+$/.test(seg) ? Number(seg) : NaN;
-      if (!(i >= 0 && i < cur.length)) return { found: false };
-      cur = cur[i];
-    } else if (isPlainObject(cur)) {
-      if (!Object.prototype.hasOwnProperty.call(cur, String(seg))) return { found: false };
-      cur = cur[String(seg)];
-    } else return { found: false };
-  }
-  return { found: true, value: cur };
 }
 
 /** Sets a value, creating maps on the way. Returns false when the path crosses a scalar or a list end. */

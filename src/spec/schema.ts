@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { isPlainObject, type Seg } from './paths.js';
+import { EXPANSION_KEYS } from './keys.js';
 
-/** Keys of a spec that shape the expansion or the presentation; a run's config has none of them. */
-export const EXPANSION_KEYS = ['name', 'description', 'extends', 'seeds', 'matrix', 'zip', 'runs', 'table', 'sweep'] as const;
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -39,8 +37,6 @@ let validators: { spec: ValidateFunction; run: ValidateFunction } | undefined;
 export function getValidators(): { spec: ValidateFunction; run: ValidateFunction } {
   if (!validators) {
     const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true, verbose: true });
-    const addFormats = addFormatsModule as unknown as (a: unknown) => void;
-    addFormats(ajv);
     validators = { spec: ajv.compile(specSchema()), run: ajv.compile(runSchema()) };
   }
   return validators;

@@ -183,6 +183,10 @@ export interface ModelConfig {
    */
   classifierInit?: 'glorot' | 'zeros';
   /**
+   * Beyond the paper, off when absent: batch norm after the hidden FC layers (fc6, fc7) of the base variant's VGG16 classifier. The quickstart's small from-scratch VGG16 needs it: with Adam, ~40% of fc6/fc7 units die within 100 updates and its accuracy then depends on the seed (measured in a PyTorch twin: 36-72% clean over 5 seeds at 1000 updates without, 66-72% over 3 seeds with). Other variants and backbones are unaffected.
+   */
+  classifierBatchNorm?: boolean;
+  /**
    * Beyond the paper, off when absent: probability of dropping a whole PG-unit feature (independently per image and patch) in training, the kept ones rescaled. Patch variants only.
    */
   patchDropout?: number;

@@ -1,8 +1,6 @@
 import type { Spec } from './types.generated.js';
+import type { ExpansionKey } from './keys.js';
 export type * from './types.generated.js';
-
-/** Keys of a Spec that a run's config drops (see EXPANSION_KEYS in schema.ts). */
-type ExpansionKey = 'name' | 'description' | 'extends' | 'seeds' | 'matrix' | 'zip' | 'runs' | 'table' | 'sweep';
 
 /** One run's resolved config: the spec minus the expansion keys, plus its tags. */
 export type RunConfig = Omit<Spec, ExpansionKey> & { tags: Record<string, string> };

@@ -1,6 +1,6 @@
 import type { LoadedSpec, PlannedRun } from '../spec/index.js';
 import type { SlurmSettings, SweepObjective, Trial } from './types.js';
-import { flatDiff, flatten } from './overrides.js';
+import { flatten } from '../util/dotted.js';
 
 /** The `sweep:` section as this module reads it; the schema gives defaults, flags override. */
 export interface SweepSection {
@@ -14,13 +14,19 @@ export function sweepSection(loaded: LoadedSpec): SweepSection {
   return ((loaded.spec as { sweep?: SweepSection }).sweep ?? {}) as SweepSection;
 }
 
+/** Keys whose value in `b` differs from `a` (added or changed), with b's value (util/dotted.ts flattens). */
+export function flatDiff(a: unknown, b: unknown): Record<string, unknown> {
+  const fa = flatten(a);
+  const fb = flatten(b);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fb)) if (!(k in fa) || JSON.stringify(fa[k]) !== JSON.stringify(v)) out[k] = v;
+  return out;
+}
+
 /**
- * Trials of a sweep with the `--set` overrides that reproduce each from the spec file.
- *
- * A trial's overrides are its differences from the nearest run of the spec without its sweep
- * (`expandRuns`): `acnn run <spec> --set ... --only <id>` then expands to a run with exactly the
- * trial's id, for swept keys from the spec or from --grid alike, and also when the spec has its
- * own seeds/matrix axes (the nearest base run is the matching cell; --only picks it).
+ * Trials of a sweep: each with its resolved config (what runs), its swept values (the summary's
+ * columns) and its overrides, its differences from the nearest run of the spec without its
+ * sweep (`expandRuns`), which best.yaml writes into the spec file to reproduce the trial.
  */
 export function trialsFrom(sweepRuns: PlannedRun[], baseRuns: PlannedRun[]): Trial[] {
   const bases = baseRuns.map((r) => flatten(r.config));

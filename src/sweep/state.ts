@@ -1,58 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { RunDir, observedStatus, type RunMeta } from '../rundir/index.js';
+import { squeueTasks, type SlurmTaskState } from '../launch/index.js';
+import { manifestPath, readManifest } from './manifest.js';
 import type { SweepManifest, TrialStatus } from './types.js';
-
-/** The part of a run's meta.json (written by the runner, src/train/run-dir.ts) a sweep reads. */
-export interface RunMetaLite {
-  status?: 'pending' | 'running' | 'interrupted' | 'failed' | 'done';
-  step?: number;
-  totalSteps?: number;
-  host?: string;
-  pid?: number;
-  error?: string;
-  startedAt?: string;
-  updatedAt?: string;
-  endedAt?: string;
-}
-
-export async function readRunMeta(runDir: string): Promise<RunMetaLite | undefined> {
-  return readJson<RunMetaLite>(path.join(runDir, 'meta.json'));
-}
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    // Files are written atomically, so this is a hand-edited or foreign file: treat as absent.
-    return undefined;
-  }
-}
-
-export function manifestPath(resultsDir: string, specName: string): string {
-  return path.join(resultsDir, specName, 'sweep', 'manifest.json');
-}
-
-export async function readManifest(file: string): Promise<SweepManifest | undefined> {
-  return readJson<SweepManifest>(file);
-}
-
-/** One array task as squeue reports it. */
-export interface SlurmTaskState {
-  jobId: string;
-  taskId: number;
-  /** PENDING, RUNNING, COMPLETING, REQUEUED, ... */
-  state: string;
-  reason?: string;
-}
 
 export interface TrialState {
   index: number;
@@ -89,7 +39,7 @@ export async function sweepState(resultsDir: string, specName: string, opts: { s
   if (jobId && opts.squeue !== false) queue = await squeueTasks(jobId);
   const trials: TrialState[] = [];
   for (const t of manifest.trials) {
-    const meta = await readRunMeta(path.join(resultsDir, specName, t.runId));
+    const meta = await RunDir.for(resultsDir, specName, t.runId).readMeta();
     const slurm = queue?.get(t.index);
     trials.push({
       index: t.index,
@@ -112,16 +62,13 @@ export async function sweepState(resultsDir: string, specName: string, opts: { s
  * A meta "running" with neither a live process on this host nor a live Slurm task is a run
  * that died without writing (SIGKILL, node failure): interrupted, and resumable.
  */
-export function combineStatus(meta: RunMetaLite | undefined, slurm: SlurmTaskState | undefined, queueKnown: boolean): TrialStatus {
+export function combineStatus(meta: Pick<RunMeta, 'status' | 'pid' | 'host'> | undefined, slurm: SlurmTaskState | undefined, queueKnown: boolean): TrialStatus {
   if (meta?.status === 'done' || meta?.status === 'failed') return meta.status;
   if (slurm) {
     if (slurm.state === 'RUNNING' || slurm.state === 'COMPLETING') return 'running';
     return 'queued';
   }
-  if (meta?.status === 'running') {
-    if (queueKnown) return 'interrupted';
-    return processAlive(meta) ? 'running' : 'interrupted';
-  }
+  if (meta?.status === 'running') return queueKnown ? 'interrupted' : observedStatus(meta);
   if (meta?.status === 'interrupted') return 'interrupted';
   // Submitted, gone from the queue, and never wrote a run directory: the task died before
   // the runner started (its Slurm log says why).
@@ -133,40 +80,3 @@ function slurmLogHint(manifest: SweepManifest, index: number): string {
   return path.join(path.dirname(manifest.slurm?.script ?? ''), 'slurm', `${manifest.slurm?.jobId}_${index}.out`);
 }
 
-function processAlive(meta: RunMetaLite): boolean {
-  // Another host's process cannot be checked from here: trust its meta.
-  if (!meta.pid || (meta.host && meta.host !== os.hostname())) return true;
-  try {
-    process.kill(meta.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** squeue's view of one job array, by task id; undefined when squeue is not installed or fails. */
-export async function squeueTasks(jobId: string): Promise<Map<number, SlurmTaskState> | undefined> {
-  const out = await new Promise<string | undefined>((resolve) => {
-    execFile('squeue', ['-h', '-r', '-j', jobId, '-o', '%i|%T|%r'], { timeout: 15_000 }, (err, stdout) => {
-      // squeue exits non-zero for a job it no longer knows: the queue has nothing of it.
-      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') resolve(undefined);
-      else if (err && /Invalid job id/i.test(String((err as { stderr?: string }).stderr ?? err.message))) resolve('');
-      else if (err) resolve(undefined);
-      else resolve(stdout);
-    });
-  });
-  if (out === undefined) return undefined;
-  return parseSqueue(out, jobId);
-}
-
-export function parseSqueue(text: string, jobId: string): Map<number, SlurmTaskState> {
-  const tasks = new Map<number, SlurmTaskState>();
-  for (const line of text.split('\n')) {
-    const [id, state, reason] = line.trim().split('|');
-    if (!id || !state) continue;
-    const m = /^(\d+)_(\d+)$/.exec(id);
-    if (!m || m[1] !== jobId) continue;
-    tasks.set(Number(m[2]), { jobId, taskId: Number(m[2]), state, reason: reason && reason !== 'None' ? reason : undefined });
-  }
-  return tasks;
-}

@@ -1,11 +1,13 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import YAML from 'yaml';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { SweepObjective, Trial, TrialStatus } from './types.js';
-import { combineStatus, readRunMeta } from './state.js';
-import { getPath, isPlainObject, showValue } from './overrides.js';
+import { combineStatus } from './state.js';
+import { getPath, isPlainObject } from '../util/dotted.js';
+import { valueText } from '../util/progress.js';
+import { AXIS_KEYS } from '../spec/index.js';
+import { RunDir, evalMetrics, metricKey } from '../rundir/index.js';
 
 export interface SummaryRow {
   index: number;
@@ -24,26 +26,9 @@ export interface Summary {
   best?: SummaryRow;
 }
 
-/** The metrics of a run's eval.json as "<test>.<metric>" -> number (numbers only, no per-class maps). */
-export function evalMetrics(evalFile: unknown): Record<string, number> {
-  const out: Record<string, number> = {};
-  const tests = isPlainObject(evalFile) && isPlainObject(evalFile.tests) ? evalFile.tests : {};
-  for (const [test, result] of Object.entries(tests)) {
-    if (!isPlainObject(result)) continue;
-    for (const [k, v] of Object.entries(result)) if (typeof v === 'number') out[`${test}.${k}`] = v;
-    // Nested numeric diagnostics (gates.auc, ...) may be objectives too.
-    for (const [k, v] of Object.entries(result)) {
-      if (!isPlainObject(v) || k === 'perClass') continue;
-      for (const [k2, v2] of Object.entries(v)) if (typeof v2 === 'number') out[`${test}.${k}.${k2}`] = v2;
-    }
-  }
-  return out;
-}
-
-/** An objective's metric path: "clean.accuracy" reads tests.clean.accuracy; "tests." may be written out. */
+/** An objective's metric path (rundir/metrics.ts): "clean.accuracy" reads tests.clean.accuracy. */
 function metricOf(row: SummaryRow, metric: string): number | undefined {
-  const key = metric.startsWith('tests.') ? metric.slice('tests.'.length) : metric;
-  return row.metrics[key];
+  return row.metrics[metricKey(metric)];
 }
 
 export async function summarize(
@@ -53,16 +38,9 @@ export async function summarize(
 ): Promise<Summary> {
   const rows: SummaryRow[] = [];
   for (const t of trials) {
-    const dir = path.join(specResultsDir, t.id);
-    const meta = await readRunMeta(dir);
-    let metrics: Record<string, number> = {};
-    if (meta?.status === 'done') {
-      try {
-        metrics = evalMetrics(JSON.parse(await fs.readFile(path.join(dir, 'eval.json'), 'utf8')));
-      } catch {
-        metrics = {};
-      }
-    }
+    const dir = new RunDir(path.join(specResultsDir, t.id));
+    const meta = await dir.readMeta();
+    const metrics = meta?.status === 'done' ? evalMetrics(await dir.readEval()) : {};
     rows.push({ index: t.index, runId: t.id, status: combineStatus(meta, undefined, false), values: t.values, metrics });
   }
   const sweptKeys = [...new Set(trials.flatMap((t) => Object.keys(t.values)))].sort();
@@ -70,7 +48,7 @@ export async function summarize(
   // Without an objective in the spec, the first test set's accuracy decides (higher is better).
   const obj = objective ?? (accuracy.length ? { metric: accuracy[0], mode: 'max' as const } : undefined);
   const metricKeys = [...accuracy];
-  const objKey = obj && (obj.metric.startsWith('tests.') ? obj.metric.slice(6) : obj.metric);
+  const objKey = obj && metricKey(obj.metric);
   if (objKey && !metricKeys.includes(objKey)) metricKeys.push(objKey);
   const sign = obj?.mode === 'min' ? 1 : -1;
   rows.sort((a, b) => {
@@ -90,7 +68,7 @@ export function summaryCsv(s: Summary): string {
     String(r.index),
     r.runId,
     r.status,
-    ...s.sweptKeys.map((k) => showValue(r.values[k])),
+    ...s.sweptKeys.map((k) => valueText(r.values[k])),
     ...s.metricKeys.map((k) => (r.metrics[k] === undefined ? '' : String(r.metrics[k]))),
   ]);
   return stringify([header, ...body]);
@@ -100,8 +78,6 @@ export async function writeSummaryCsv(file: string, s: Summary): Promise<void> {
   await writeFileAtomic(file, summaryCsv(s));
 }
 
-/** Keys of the spec that expand it into several runs; a best-trial spec is one run. */
-const EXPANSION_KEYS = ['sweep', 'seeds', 'matrix', 'zip', 'runs'] as const;
 
 function pathParts(dotted: string): (string | number)[] {
   return dotted.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
@@ -131,7 +107,8 @@ export function bestSpecText(opts: {
   for (const axis of ['matrix', 'zip'] as const) if (isPlainObject(src[axis])) for (const k of Object.keys(src[axis] as object)) keys.add(k);
   if (Array.isArray(src.runs)) for (const r of src.runs) if (isPlainObject(r) && isPlainObject(r.set)) for (const k of Object.keys(r.set)) keys.add(k);
 
-  for (const k of EXPANSION_KEYS) doc.delete(k);
+  // A best-trial spec is one run: nothing in it may expand.
+  for (const k of AXIS_KEYS) doc.delete(k);
   const tags = config && isPlainObject(config.tags) ? config.tags : undefined;
   if (tags && Object.keys(tags).length) doc.set('runs', doc.createNode([{ tags }]));
   for (const k of [...keys].sort()) {

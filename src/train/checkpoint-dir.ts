@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isFile } from '../util/fs.js';
 
 /**
  * Whether a run has a checkpoint to resume from. Saving swaps directories (the old one is moved
@@ -25,12 +26,4 @@ export async function checkpointExists(dir: string): Promise<boolean> {
     }
   }
   return false;
-}
-
-export async function isFile(file: string): Promise<boolean> {
-  try {
-    return (await fs.stat(file)).isFile();
-  } catch {
-    return false;
-  }
 }

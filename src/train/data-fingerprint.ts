@@ -9,22 +9,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SampleRef } from '../data/types.js';
 import { UserError } from '../util/errors.js';
+import type { DataFingerprint, PartFingerprint } from '../rundir/index.js';
 
-/** One training part or test set. */
-export interface PartFingerprint {
-  dataset: string;
-  split: string;
-  samples: number;
-  /** sha256 of the sorted "id label" lines. */
-  ids: string;
-  /** sha256 of each file's size (in-memory pixels: their bytes), in id order. */
-  files: string;
-  /** sha256 of the 68 points of each sample, in id order. */
-  landmarks: string;
-}
-
-/** Keyed by where the data is used: `train.data.0`, `test.clean`. */
-export type DataFingerprint = Record<string, PartFingerprint>;
+export type { DataFingerprint, PartFingerprint };
 
 const memo = new WeakMap<SampleRef[], Promise<Omit<PartFingerprint, 'dataset' | 'split'>>>();
 

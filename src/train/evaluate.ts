@@ -4,7 +4,7 @@ import { FEATURE_STRIDE } from '../model/crop.js';
 import type { AcnnModel } from '../model/types.js';
 import type { Batch } from '../data/types.js';
 import { summariseTest } from './metrics.js';
-import type { AttentionSample, TestResult } from './run-dir.js';
+import type { AttentionSample, TestResult } from '../rundir/index.js';
 import type { TestData } from './run-config.js';
 import { patchCoverage, patchGeometry } from './patch-coverage.js';
 import { PatchCollector } from './patch-diagnostics.js';

@@ -1,4 +1,5 @@
 import { CLASSES } from '../data/types.js';
+import { meanStd } from '../util/stats.js';
 
 /** Accuracy, per-class accuracy (recall) and the confusion matrix (rows = truth, columns = prediction). */
 export function classificationMetrics(labels: ArrayLike<number>, preds: ArrayLike<number>, numClasses: number = CLASSES.length) {
@@ -85,13 +86,7 @@ export function rocAuc(positives: number[], negatives: number[]): number {
   return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
-export function meanStd(values: number[]): { mean: number; std: number } {
-  if (!values.length) return { mean: NaN, std: NaN };
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  if (values.length < 2) return { mean, std: 0 };
-  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1);
-  return { mean, std: Math.sqrt(variance) };
-}
+export { meanStd };
 
 /** Learning rate at update `step` (0-based) of `total`, Caffe's policies plus linear warm-up. */
 export interface LrPolicy {

@@ -12,7 +12,7 @@
  * rank correlation of the score with the visible fraction of the window.
  */
 import { meanStd, rocAuc } from './metrics.js';
-import type { OcclusionDiagnostics, PatchDiagnostics, ScoreDiagnostics } from './run-dir.js';
+import type { OcclusionDiagnostics, PatchDiagnostics, ScoreDiagnostics } from '../rundir/index.js';
 
 export const COVERED_THRESHOLD = 0.5;
 const HISTOGRAM_BINS = 20;

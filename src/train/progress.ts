@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { formatDuration, multiBar, stopBars, type ProgressMode } from '../util/progress.js';
 
 /** What the runner tells the outside world; one implementation per output mode. */
 export type RunEvent =
@@ -17,14 +18,6 @@ export interface Reporter {
   close(): void;
 }
 
-export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
-
-export function chooseProgressMode(opts: { json?: boolean; quiet?: boolean }): ProgressMode {
-  if (opts.json) return 'json';
-  if (opts.quiet) return 'quiet';
-  return process.stderr.isTTY ? 'bars' : 'lines';
-}
-
 export function createReporter(mode: ProgressMode): Reporter {
   switch (mode) {
     case 'json':
@@ -39,9 +32,7 @@ export function createReporter(mode: ProgressMode): Reporter {
 }
 
 function fmtEta(sec: number): string {
-  if (!Number.isFinite(sec)) return '?';
-  const s = Math.round(sec);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return formatDuration(sec) || '?';
 }
 
 function describe(e: RunEvent): string | undefined {
@@ -85,28 +76,26 @@ class LineReporter implements Reporter {
 
 /** A terminal: one bar for the spec (runs) and one for the current run (steps). */
 class BarReporter implements Reporter {
-  private readonly multi = new cliProgress.MultiBar(
-    {
-      clearOnComplete: false,
-      hideCursor: true,
-      format: '{label} |{bar}| {value}/{total} {info}',
-      barsize: 28,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  private readonly multi = multiBar();
   private specBar?: cliProgress.SingleBar;
   private runBar?: cliProgress.SingleBar;
+  private closed = false;
+
+  /** A line above the bars; straight to stderr when no bar is drawn (yet, or any more). */
+  private log(line: string) {
+    if (this.specBar && !this.closed) this.multi.log(line + '\n');
+    else process.stderr.write(line + '\n');
+  }
 
   emit(e: RunEvent) {
     switch (e.type) {
       case 'spec-start':
-        this.multi.log(describe(e)! + '\n');
+        this.log(describe(e)!);
         this.specBar = this.multi.create(e.runs, e.runs - e.toRun, { label: 'runs ', info: '' });
         break;
       case 'run-start':
         this.runBar?.stop();
-        this.multi.log(describe(e)! + '\n');
+        this.log(describe(e)!);
         this.runBar = this.multi.create(e.totalSteps, e.resumeStep, { label: 'steps', info: e.label });
         break;
       case 'step':
@@ -115,16 +104,17 @@ class BarReporter implements Reporter {
         });
         break;
       case 'run-end':
-        this.multi.log(describe(e)! + '\n');
+        this.log(describe(e)!);
         this.specBar?.increment();
         break;
       case 'checkpoint':
         break;
       default:
-        this.multi.log(describe(e)! + '\n');
+        this.log(describe(e)!);
     }
   }
   close() {
-    this.multi.stop();
+    if (!this.closed) stopBars(this.multi);
+    this.closed = true;
   }
 }

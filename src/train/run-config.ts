@@ -48,6 +48,7 @@ export function modelOptionsOf(cfg: RunConfig): ModelOptions {
     dlp: m.dlp,
     ...(m.patchDropout !== undefined ? { patchDropout: m.patchDropout } : {}),
     ...(m.classifierInit !== undefined ? { classifierInit: m.classifierInit } : {}),
+    ...(m.classifierBatchNorm !== undefined ? { classifierBatchNorm: m.classifierBatchNorm } : {}),
   };
 }
 

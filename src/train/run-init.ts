@@ -6,13 +6,12 @@
  * - `model.init`: another run's trained model (fine-tuning): `{spec, where}` names a finished
  *   run of another spec, `{checkpoint}` a checkpoint or run directory.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expandRuns, loadSpec, type RunConfig } from '../spec/index.js';
 import { UserError } from '../util/errors.js';
 import { catalogFor, resolveImagenet, weightsDir } from '../weights/store.js';
-import { RunDir } from './run-dir.js';
-import { isFile } from './checkpoint-dir.js';
+import { RunDir } from '../rundir/index.js';
+import { isDir, isFile } from '../util/fs.js';
 
 export interface RunInit {
   /** Torchvision weights to import (named layer skips are reported). */
@@ -25,14 +24,6 @@ export interface ModelInitSpec {
   spec?: string;
   where?: Record<string, unknown>;
   checkpoint?: string;
-}
-
-async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await fs.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export async function resolvePretrained(cfg: RunConfig): Promise<RunInit['pretrained']> {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { PlannedRun } from '../spec/index.js';
+import { runLabel, type PlannedRun } from '../spec/index.js';
 import { buildModel } from '../model/index.js';
 import { regionPoints } from '../model/regions.js';
 import { VARIANTS } from '../model/arch.js';
@@ -13,10 +13,9 @@ import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { deriveSeed } from '../util/rng.js';
 import type { BackendInfo } from '../engine/backend.js';
-import { acquireRunLock } from './lock.js';
+import { acquireRunLock, RunDir, type RunMeta, type EvalFile, type InitRecord, type AttentionSample } from '../rundir/index.js';
 import { checkpointExists } from './checkpoint-dir.js';
 import { checkResumeData } from './data-fingerprint.js';
-import { RunDir, type RunMeta, type EvalFile, type InitRecord, type AttentionSample } from './run-dir.js';
 import { encodeImage } from '../data/images.js';
 import type { RunInit } from './run-init.js';
 import { sha256File } from '../weights/store.js';
@@ -24,7 +23,6 @@ import { createOptimizer, type Optimizer } from './sgd.js';
 import { learningRate, type LrPolicy } from './metrics.js';
 import { evaluateTestSet, type Evaluation } from './evaluate.js';
 import type { Reporter } from './progress.js';
-import { runLabel } from './run-label.js';
 import { modelOptionsOf, totalSteps, type RunData } from './run-config.js';
 import { runVersions, gitCommit } from './provenance.js';
 import { gateSupervisionLoss, patchCoverage, patchGeometry, type PatchGeometry } from './patch-coverage.js';
@@ -63,6 +61,12 @@ export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunO
     return 'skipped';
   }
   const lock = await acquireRunLock(dir.dir);
+  // Another process took the lock over (this one stalled past the lock's staleness): stop
+  // without writing anything more into what is now its run directory.
+  const shouldStop = () => {
+    if (lock.lost) throw new LockLostError(`${dir.dir}: the run lock was taken over by another process (${lock.lost.message}); stopped`);
+    return opts.shouldStop();
+  };
   try {
     // Read again under the lock: another process may have finished the run meanwhile.
     const prior = await dir.readMeta();
@@ -70,11 +74,13 @@ export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunO
       opts.reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already (by another process)' });
       return 'skipped';
     }
-    return await trainAndEvaluate(run, dir, prior, opts);
+    return await trainAndEvaluate(run, dir, prior, { ...opts, shouldStop });
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
+
+export class LockLostError extends Error {}
 
 async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | undefined, opts: RunOneOptions): Promise<RunOutcome> {
   const cfg = run.config;
@@ -99,7 +105,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     resumedFrom: resume ? [...(prior!.resumedFrom ?? [])] : [],
     ...(opts.data.fingerprint ? { data: opts.data.fingerprint } : {}),
   };
-  await writeJsonAtomic(dir.configFile, cfg);
+  await dir.writeConfig(cfg);
 
   const seed = cfg.train.seed;
   const model = buildModel(modelOptionsOf(cfg), deriveSeed(seed, 'init'));
@@ -152,7 +158,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
       await writeSamples(dir, name, samples, cfg.model.inputSize);
       opts.reporter.emit({ type: 'eval', runId: run.id, test: name, accuracy: result.accuracy, n: result.n });
     }
-    await writeJsonAtomic(dir.evalFile, evalFile);
+    await dir.writeEval(evalFile);
     meta.status = 'done';
     meta.endedAt = new Date().toISOString();
     await dir.writeMeta(meta);
@@ -164,6 +170,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     });
     return 'done';
   } catch (err) {
+    if (err instanceof LockLostError) throw err;
     meta.status = 'failed';
     meta.error = err instanceof Error ? err.message : String(err);
     meta.endedAt = new Date().toISOString();

@@ -8,18 +8,33 @@ import path from 'node:path';
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = tempName(file);
-  const handle = await fs.open(tmp, 'w');
+  await writeFileSynced(tmp, data);
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Writes a file and fsyncs it, in place (for files inside a directory that is itself swapped in atomically). */
+export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'w');
   try {
     await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/** fsyncs a file or a directory (a directory: so the renames in it are on disk). */
+export async function fsyncPath(p: string): Promise<void> {
+  const handle = await fs.open(p, 'r');
   try {
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

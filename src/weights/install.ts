@@ -3,12 +3,13 @@
  * (prefix from the file name, torch.hub's check) and its content (a state dict the restricted
  * reader accepts) are checked, by rename from a temporary file in the same folder.
  */
-import { access, copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { backboneOf, readStateDict, TORCHVISION_NAME, weightFormatOf, type StateDict } from '../model/index.js';
 import { UserError } from '../util/errors.js';
 import { downloadToPart, type DownloadOptions } from './download.js';
 import { baseUrl, CATALOG, hashPrefixOf, installFile, sha256File, weightsDir } from './store.js';
+import { exists } from '../util/fs.js';
 
 export interface InstallResult {
   file: string;
@@ -25,15 +26,6 @@ async function checkContent(file: string, shownAs: string): Promise<StateDict> {
   } catch (err) {
     if (err instanceof UserError) throw new UserError(`${err.message.split(file).join(shownAs)}\nNothing was installed.`);
     throw err;
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,28 +1,26 @@
 #!/usr/bin/env node
-// Stands in for `acnn run <spec> --only <id> --json --set k=v ...` in the sweep executor tests, so
-// they exercise process handling, resume and Slurm without training a network. It keeps the
-// runner's contract (docs/design.md): results/<spec>/<id>/ with meta.json, metrics.jsonl,
-// eval.json; finished runs are skipped; an unfinished one resumes at its last saved step; JSON
-// events on stdout. Its accuracy is a hash of the overrides, so any executor gets the same.
+// Stands in for `acnn run-dir <dir> [--json] [--force] ...` in the launcher tests, so they
+// exercise process handling, resume and Slurm without training a network. It keeps the runner's
+// contract (docs/design.md): it reads the run directory's config.json (written by the launcher),
+// writes meta.json, metrics.jsonl and eval.json there; a finished run is skipped unless --force;
+// an unfinished one resumes at its last saved step; JSON events on stdout. Its accuracy is a hash
+// of the config, so any launcher gets the same; `fail: 1` in the config fails it at step 2, and
+// `fakeStepMs` sets its step time (else FAKE_STEP_MS, else 100 ms). FAKE_STALL_RUN=<run id>: that run
+// stalls after its first step until it is stopped or killed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
-if (args[0] !== 'run') throw new Error(`fake runner: expected 'run', got ${args[0]}`);
-const specFile = args[1];
-let only;
-const sets = [];
-for (let i = 2; i < args.length; i++) {
-  if (args[i] === '--only') only = args[++i];
-  else if (args[i] === '--set') sets.push(args[++i]);
-}
-const name = /^name:\s*(\S+)/m.exec(fs.readFileSync(specFile, 'utf8'))[1];
+if (args[0] !== 'run-dir') throw new Error(`fake runner: expected 'run-dir', got ${args[0]}`);
+const dir = args[1];
+const force = args.includes('--force');
+const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+const id = path.basename(dir);
+const name = path.basename(path.dirname(dir));
 const steps = Number(process.env.FAKE_STEPS ?? 5);
-const stepMs = Number(process.env.FAKE_STEP_MS ?? 100);
-const dir = path.join('results', name, only);
-fs.mkdirSync(dir, { recursive: true });
-const emit = (e) => process.stdout.write(JSON.stringify({ ...e, runId: only, time: new Date().toISOString() }) + '\n');
+const stepMs = Number(config.fakeStepMs ?? process.env.FAKE_STEP_MS ?? 100);
+const emit = (e) => process.stdout.write(JSON.stringify({ ...e, runId: id, time: new Date().toISOString() }) + '\n');
 const write = (file, value) => {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(value));
@@ -30,26 +28,35 @@ const write = (file, value) => {
 };
 const metaFile = path.join(dir, 'meta.json');
 const prior = fs.existsSync(metaFile) ? JSON.parse(fs.readFileSync(metaFile, 'utf8')) : undefined;
-if (prior?.status === 'done') {
+if (prior?.status === 'done' && !force) {
   emit({ type: 'run-skip', reason: 'finished already' });
   process.exit(0);
 }
-fs.appendFileSync(path.join(dir, 'invocations.log'), `${new Date().toISOString()} pid ${process.pid} from ${prior?.step ?? 0}\n`);
-const start = prior && prior.status !== 'done' ? prior.step : 0;
-const meta = { runId: only, spec: name, status: 'running', step: start, totalSteps: steps, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+const start = prior && prior.status !== 'done' && !force ? prior.step : 0;
+fs.appendFileSync(path.join(dir, 'invocations.log'), `${new Date().toISOString()} pid ${process.pid}${force ? ' force' : ''} from ${start}\n`);
+const meta = { runId: id, spec: name, status: 'running', step: start, totalSteps: steps, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
 write(metaFile, meta);
-emit({ type: 'run-start', label: sets.join(' '), index: 0, total: 1, totalSteps: steps, resumeStep: start });
+emit({ type: 'run-start', label: id, index: 0, total: 1, totalSteps: steps, resumeStep: start });
 
+const canonical = (v) =>
+  Array.isArray(v) ? `[${v.map(canonical).join(',')}]` : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}` : JSON.stringify(v);
 let h = 2166136261;
-for (const c of [...sets].sort().join('|')) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+for (const c of canonical(config)) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
 const accuracy = (h % 1000) / 1000;
 
+// A step's "work" is a wait that a stop request cuts short, as the real runner stops after its step.
 let stop = false;
-process.on('SIGINT', () => (stop = true));
-process.on('SIGTERM', () => (stop = true));
+let wake = () => {};
+const onStop = () => {
+  stop = true;
+  wake();
+};
+process.on('SIGINT', onStop);
+process.on('SIGTERM', onStop);
 for (let step = start + 1; step <= steps; step++) {
-  await new Promise((r) => setTimeout(r, stepMs));
-  if (sets.some((s) => /^fail=(1|true)$/.test(s)) && step === 2) {
+  const stall = process.env.FAKE_STALL_RUN === id && step > 1;
+  if (!stop) await new Promise((r) => ((wake = r), setTimeout(r, stall ? 600_000 : stepMs)));
+  if ((config.fail === 1 || config.fail === true) && step === 2) {
     write(metaFile, { ...meta, step: step - 1, status: 'failed', error: 'fake failure', endedAt: new Date().toISOString() });
     emit({ type: 'run-end', status: 'failed', error: 'fake failure' });
     process.exit(1);

@@ -3,34 +3,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../util/errors.js';
 import type { DatasetOptions } from '../../data/types.js';
-
-/** What `acnn data` needs from a spec: its datasets, and for preview the input size and occlusion. */
-export interface SpecData {
-  datasets: Record<string, DatasetOptions>;
-  inputSize: number;
-  occlusion?: Record<string, unknown>;
-}
-
-/**
- * The spec part of `acnn data`: a thin call to loadSpec (src/spec), which validates,
- * interpolates ${env:...} and applies --set.
- */
-export async function specData(file: string, set: string[] = []): Promise<SpecData> {
-  const { loadSpec } = await import('../../spec/index.js');
-  const loaded = await loadSpec(file, { set });
-  const spec = loaded.spec as unknown as {
-    datasets?: Record<string, Record<string, unknown>>;
-    model?: { inputSize?: number };
-    train?: { occlusion?: Record<string, unknown> };
-    test?: Record<string, { occlusion?: Record<string, unknown> }>;
-  };
-  const datasets: Record<string, DatasetOptions> = {};
-  for (const [name, entry] of Object.entries(spec.datasets ?? {})) {
-    datasets[name] = { ...entry, name, format: String(entry.format) };
-  }
-  const testOcc = Object.values(spec.test ?? {}).find((t) => t && t.occlusion)?.occlusion;
-  return { datasets, inputSize: spec.model?.inputSize ?? 112, occlusion: testOcc ?? spec.train?.occlusion };
-}
+import { namedBars } from '../../util/progress.js';
 
 function pickDatasets(all: Record<string, DatasetOptions>, wanted: string | undefined, file: string): Record<string, DatasetOptions> {
   if (Object.keys(all).length === 0) throw new UserError(`${file} defines no datasets`);
@@ -63,98 +36,27 @@ interface PreviewArgs {
 
 async function runCheck(args: CheckArgs): Promise<void> {
   const { checkDatasets, formatCheck } = await import('../../data/check.js');
+  const { specData } = await import('../../preview/index.js');
   const sd = await specData(args.spec, args.set);
   const datasets = pickDatasets(sd.datasets, args.dataset, args.spec);
-  const tty = !args.json && process.stderr.isTTY;
-  const result = await checkDatasets(datasets, {
-    decode: args.decode !== false,
-    detect: !!args.detect,
-    noFace: args['no-face'] === 'skip' ? 'skip' : args['no-face'] === 'meanShape' ? 'meanShape' : undefined,
-    onProgress: tty
-      ? (name, split, done, total) => {
-          if (done === total || done % 200 === 0) process.stderr.write(`\r${name}/${split}: decoded ${done}/${total}${done === total ? '\n' : ''}`);
-        }
-      : undefined,
-  });
+  const bars = !args.json && process.stderr.isTTY ? namedBars() : undefined;
+  let result;
+  try {
+    result = await checkDatasets(datasets, {
+      decode: args.decode !== false,
+      detect: !!args.detect,
+      noFace: args['no-face'] === 'skip' ? 'skip' : args['no-face'] === 'meanShape' ? 'meanShape' : undefined,
+      onProgress: bars && ((name, split, done, total) => bars.update(`${name}/${split}`, done, total)),
+    });
+  } finally {
+    bars?.stop();
+  }
   if (args.json) process.stdout.write(`${JSON.stringify(result.report, null, 2)}\n`);
   else console.log(formatCheck(result));
 }
 
-export interface PreviewOptions {
-  split?: string;
-  count: number;
-  inputSize: number;
-  occlusion?: Record<string, unknown>;
-  seed: number;
-}
-
-/**
- * A contact sheet of one split: samples taken round-robin over the classes, through the test
- * transform (and occlusion when asked), with the 24 region centres the model would use.
- */
-export async function renderPreview(options: DatasetOptions, o: PreviewOptions): Promise<{ png: Buffer; count: number; split: string; inputSize: number; items: import('../../data/preview.js').PreviewItem[]; crop: string }> {
-  const [{ getAdapter }, { resolveLandmarks }, { createLoader }, { renderContactSheet }, { regionPoints }, { CLASSES }] = await Promise.all([
-    import('../../data/registry.js'),
-    import('../../data/landmarks/index.js'),
-    import('../../data/loader.js'),
-    import('../../data/preview.js'),
-    import('../../model/regions.js'),
-    import('../../data/types.js'),
-  ]);
-  const adapter = getAdapter(options.format);
-  const splits = adapter.splits(options);
-  const split = o.split ?? (splits.includes('test') ? 'test' : splits[0]);
-  const listing = await adapter.list(options, split);
-  // Landmarks are resolved for the picked samples only (a few spares for no-face skips), so a
-  // preview of a large dataset never waits for detection over all of it.
-  const byClass = CLASSES.map((_, c) => listing.samples.filter((s) => s.label === c));
-  const candidates = [];
-  const want = Math.min(listing.samples.length, o.count + Math.ceil(o.count / 4));
-  for (let round = 0; candidates.length < want; round++) {
-    for (const list of byClass) if (round < list.length && candidates.length < want) candidates.push(list[round]);
-  }
-  const resolved = await resolveLandmarks(adapter, options, candidates, { detect: true });
-  const picked = resolved.samples.filter((s) => s.landmarks).slice(0, o.count);
-  if (picked.length === 0) throw new UserError(`dataset '${options.name}' split '${split}' has no samples with landmarks to preview`);
-  const S = o.inputSize;
-  const loader = createLoader({
-    adapter,
-    options,
-    samples: picked,
-    inputSize: S,
-    train: false,
-    batchSize: picked.length,
-    seed: o.seed,
-    occlusion: o.occlusion,
-    maxBadFraction: 1,
-  });
-  const items = [];
-  for await (const batch of loader) {
-    for (let b = 0; b < batch.size; b++) {
-      const rgb = new Uint8Array(S * S * 3);
-      const src = batch.images.subarray(b * S * S * 3, (b + 1) * S * S * 3);
-      for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(src[i] * 255);
-      const landmarks = batch.landmarks.slice(b * 136, (b + 1) * 136);
-      items.push({
-        rgb,
-        width: S,
-        height: S,
-        landmarks,
-        points24: regionPoints(landmarks, S),
-        // The paper's 6x6 patch on the 28x28 conv4_2 map, in input pixels.
-        patchSide: Math.round((6 * (S / 8)) / 28) * 8,
-        mask: batch.occluderMasks?.slice(b * S * S, (b + 1) * S * S),
-        label: CLASSES[batch.labels[b]],
-      });
-    }
-  }
-  const { cropSettings } = await import('../../data/face-crop.js');
-  const crop = cropSettings(options).mode === 'face' ? 'face crop' : 'no crop';
-  const png = await renderContactSheet(items, { title: `${options.name} / ${split} (${S}px, ${crop})` });
-  return { png, count: items.length, split, inputSize: S, items, crop };
-}
-
 async function runPreview(args: PreviewArgs): Promise<void> {
+  const { specData, renderPreview } = await import('../../preview/index.js');
   const sd = await specData(args.spec, args.set);
   const datasets = pickDatasets(sd.datasets, args.dataset, args.spec);
   const [name, options] = Object.entries(datasets)[0];
@@ -162,6 +64,7 @@ async function runPreview(args: PreviewArgs): Promise<void> {
     split: args.split,
     count: args.count,
     inputSize: args.size ?? sd.inputSize,
+    backbone: sd.backbone,
     occlusion: args.occluded ? { ...(sd.occlusion ?? {}), ratio: 1 } : undefined,
     seed: args.seed,
   });

@@ -3,6 +3,7 @@ import validate from './validate.js';
 import render from './render.js';
 import plan from './plan.js';
 import run from './run.js';
+import runDir from './run-dir.js';
 import status from './status.js';
 import tables from './tables.js';
 import model from './model.js';
@@ -12,4 +13,4 @@ import sweep from './sweep.js';
 import weights from './weights.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [validate, render, plan, run, status, tables, sweep, data, model, weights, doctor];
+export const commands: CommandModule<any, any>[] = [validate, render, plan, run, runDir, status, tables, sweep, data, model, weights, doctor];

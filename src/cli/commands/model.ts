@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../util/errors.js';
-import { describeForSummary, readLandmarkFile, regionsForRows, summaryJson, summaryText } from '../../model/summary.js';
+import { describeForSummary, regionsForRows, summaryJson, summaryText } from '../../model/summary.js';
+import { readLandmarkFile } from '../../data/landmarks/file.js';
 import type { Backbone, Variant } from '../../model/types.js';
 
 const BACKBONE_CHOICES = ['vgg16', 'resnet18'];

@@ -41,26 +41,34 @@ const cmd: CommandModule<object, Args> = {
       .example('$0 run configs/table2.yaml --set train.iterations=1000', 'a shorter Table II'),
   handler: async (args) => {
     const { runSpec } = await import('../../train/run-spec.js');
-    const { chooseProgressMode } = await import('../../train/progress.js');
-    const { workerExecutor, autoWorkers } = await import('../../sweep/run-workers.js');
+    const { createReporter } = await import('../../train/progress.js');
+    const { buildTables } = await import('../../report/build.js');
+    const { LocalLauncher, autoWorkers, createDisplay } = await import('../../launch/index.js');
+    const { chooseProgressMode } = await import('../../util/progress.js');
     const { UserError } = await import('../../util/errors.js');
     const workers = args.workers === 'auto' ? autoWorkers(args.backend, Infinity) : Number(args.workers);
     if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be a positive integer or auto, got ${args.workers}`);
-    const executor =
-      workers > 1
-        ? workerExecutor({ workers, specFile: args.spec, sets: args.set, backend: args.backend, resultsDir: args.results, cacheDir: args.cache, json: args.json })
-        : undefined;
-    const result = await runSpec(args.spec, {
-      executor,
-      set: args.set,
-      only: args.only,
-      force: args.force,
-      backend: args.backend as never,
-      progress: chooseProgressMode(args),
-      resultsDir: args.results,
-      cacheDir: args.cache,
-    });
-    process.exitCode = result.exitCode;
+    const mode = chooseProgressMode(args);
+    const launcher = workers > 1 ? new LocalLauncher({ workers, display: createDisplay(mode, 'runs') }) : undefined;
+    const reporter = createReporter(mode);
+    try {
+      const result = await runSpec(args.spec, {
+        launcher,
+        reporter,
+        set: args.set,
+        only: args.only,
+        force: args.force,
+        backend: args.backend as never,
+        resultsDir: args.results,
+        cacheDir: args.cache,
+      });
+      // The runner writes run directories and plan.json; the table is built from them.
+      const table = await buildTables(result.loaded, result.resultsDir, result.plan.runs);
+      reporter.emit({ type: 'spec-end', ...result.counts, table });
+      process.exitCode = result.exitCode;
+    } finally {
+      reporter.close();
+    }
   },
 };
 export default cmd;

@@ -13,16 +13,16 @@ const cmd: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (YAML)' })
-      .option('set', { type: 'string', array: true, describe: 'The same --set overrides the runs were made with' })
+      .option('set', { type: 'string', array: true, describe: "Plan the runs anew with these overrides instead of reading the last run's plan.json" })
       .option('results', { type: 'string', default: 'results', describe: 'Results directory' })
       .option('json', { type: 'boolean', describe: 'Machine-readable output' }),
   handler: async (args) => {
-    const { loadSpec, expandRuns } = await import('../../spec/index.js');
+    const { loadSpec } = await import('../../spec/index.js');
     const { runStatuses, formatStatusTable } = await import('../../report/status.js');
-    const { runLabel } = await import('../../train/run-label.js');
+    const { reportRuns } = await import('../../report/build.js');
+    const { sweepState } = await import('../../sweep/index.js');
     const loaded = await loadSpec(args.spec, { set: args.set });
-    const runs = expandRuns(loaded).map((r) => ({ id: r.id, label: runLabel(r) }));
-    const { sweepState } = await import('../../sweep/state.js');
+    const { runs } = await reportRuns(loaded, args.results, { replan: args.set !== undefined });
     const rows = await runStatuses(args.results, loaded.name, runs);
     // A sweep's trials (local or Slurm) are runs too; its manifest and squeue say which.
     const sweep = await sweepState(args.results, loaded.name);

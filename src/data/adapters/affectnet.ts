@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
 import { UserError } from '../../util/errors.js';
-import { exists, fieldCountProblem, loadFileRef, splitCsv, parseLandmarks, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { exists, fieldCountProblem, loadFileRef, parseLandmarks, problem, readText, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { parseCsv } from '../csv.js';
 
 const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
                                  (validation.csv may lack the header row; landmarks "x1;y1;...;x68;y68")
@@ -23,11 +24,11 @@ export const affectnetAdapter: DatasetAdapter = {
     const csv = await requireFile(path.join(root, split === 'train' ? 'training.csv' : 'validation.csv'), options, 'affectnet', LAYOUT);
     const imagesDir = path.resolve(root, typeof options.imagesDir === 'string' ? options.imagesDir : 'Manually_Annotated_Images');
     const checkFiles = options.checkFiles !== false;
-    const lines = await readLines(csv);
+    const records = parseCsv(await readText(csv), csv);
     let col: Record<string, number> = { subdirectory_filepath: 0, face_x: 1, face_y: 2, face_width: 3, face_height: 4, facial_landmarks: 5, expression: 6 };
     let start = 0;
-    if (lines.length && /subdirectory_filepath/i.test(lines[0])) {
-      const names = splitCsv(lines[0]).map((s) => s.trim().toLowerCase());
+    if (records.length && records[0].fields.some((f) => /subdirectory_filepath/i.test(f))) {
+      const names = records[0].fields.map((s) => s.toLowerCase());
       col = {};
       for (const h of HEADER) col[h] = names.indexOf(h);
       const missing = HEADER.filter((h) => col[h] < 0);
@@ -37,10 +38,7 @@ export const affectnetAdapter: DatasetAdapter = {
     const needed = Math.max(...Object.values(col)) + 1;
     const samples: AdapterRef[] = [];
     const problems: DataProblem[] = [];
-    for (let i = start; i < lines.length; i++) {
-      const lineNo = i + 1;
-      if (!lines[i].trim()) continue;
-      const f = splitCsv(lines[i]);
+    for (const { fields: f, line: lineNo } of records.slice(start)) {
       const wrongCount = fieldCountProblem(f, { atLeast: needed, names: HEADER.join(',') }, csv, lineNo);
       if (wrongCount) {
         problems.push(wrongCount);

@@ -1,6 +1,7 @@
 import { promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../util/errors.js';
+import { exists, isDir } from '../../util/fs.js';
 import { CLASSES, type DataProblem, type DatasetOptions, type DecodedSample, type SampleRef } from '../types.js';
 import { DataError, decodeImageFile, type CropBox } from '../images.js';
 import { cropLandmarks } from '../transforms.js';
@@ -50,22 +51,7 @@ export async function requireRoot(options: DatasetOptions, format: string, layou
   return abs;
 }
 
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await fs.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
+export { exists, isDir };
 
 /** A required directory inside the root. */
 export async function requireDir(dir: string, options: DatasetOptions, format: string, layout: string): Promise<string> {
@@ -238,20 +224,3 @@ export function rel(root: string, file: string): string {
 }
 
 export { CLASSES };
-
-/** One CSV line into trimmed fields; double quotes group commas (the manifests and AffectNet's CSVs). */
-export function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',').map((s) => s.trim());
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (const ch of line) {
-    if (ch === '"') q = !q;
-    else if (ch === ',' && !q) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
-}

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions, DecodedSample } from '../types.js';
-import { exists, fieldCountProblem, problem, readLines, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { exists, fieldCountProblem, problem, readText, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { parseCsv } from '../csv.js';
 import { DataError, greyToRgb } from '../images.js';
 import { UserError } from '../../util/errors.js';
 
@@ -48,15 +49,12 @@ async function parse(csv: string): Promise<Parsed> {
   const st = await fs.stat(csv);
   const hit = parsedCache.get(csv);
   if (hit && hit.mtimeMs === st.mtimeMs) return hit;
-  const lines = await readLines(csv);
+  const records = parseCsv(await readText(csv), csv);
   const bySplit = new Map<string, AdapterRef[]>([['train', []], ['val', []], ['test', []]]);
   const problems = new Map<string, DataProblem[]>([['train', []], ['val', []], ['test', []]]);
-  const header = lines.length && /emotion/i.test(lines[0]) ? lines[0].split(',') : undefined;
+  const header = records.length && records[0].fields.some((f) => /emotion/i.test(f)) ? records[0].fields : undefined;
   const col = columnsOf(header);
-  for (let i = header ? 1 : 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    if (!lines[i].trim()) continue;
-    const fields = lines[i].split(',');
+  for (const { fields, line: lineNo } of records.slice(header ? 1 : 0)) {
     const usage = fields[col.usage];
     const split = USAGE[(usage ?? '').trim().toLowerCase()];
     // A row that cannot be placed in a split is reported with train.

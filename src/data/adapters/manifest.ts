@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
 import { UserError } from '../../util/errors.js';
-import { CLASSES, classFromName, exists, fieldCountProblem, loadFileRef, readRegularFileSync, splitCsv, parseLandmarks, problem, readLines, requireRoot, type AdapterRef } from './common.js';
+import { CLASSES, classFromName, exists, fieldCountProblem, loadFileRef, parseLandmarks, problem, readRegularFileSync, readText, requireRoot, type AdapterRef } from './common.js';
+import { parseCsv, type CsvRecord } from '../csv.js';
 
 const LAYOUT = `  a CSV (spec key file, relative to root), one image a line: path,label[,split][,subject][,x1,y1,...,x68,y68]
   label: a class name (neutral, anger, disgust, fear, happy, sad, surprise; synonyms such as angry, happiness)
@@ -19,8 +20,8 @@ interface Columns {
   header: boolean;
 }
 
-function columns(firstLine: string | undefined): Columns {
-  const head = splitCsv(firstLine ?? '').map((s) => s.toLowerCase());
+function columns(first: CsvRecord | undefined): Columns {
+  const head = (first?.fields ?? []).map((s) => s.toLowerCase());
   if (head[0] === 'path' || head.includes('label')) {
     const lm = head.findIndex((h) => h === 'x1' || h === 'x0');
     return {
@@ -54,18 +55,18 @@ export const manifestAdapter: DatasetAdapter = {
   format: 'manifest',
   splits(options: DatasetOptions): string[] {
     // Splits come from the file itself; manifests are small, so a synchronous read is fine here.
-    let text: string;
+    let records: CsvRecord[];
     try {
-      text = readRegularFileSync(manifestFile(options)).toString('utf8');
+      const file = manifestFile(options);
+      records = parseCsv(readRegularFileSync(file).toString('utf8'), file, { comments: true });
     } catch {
       return ['all'];
     }
-    const lines = text.split(/\r?\n/);
-    const col = columns(lines[0]);
+    const col = columns(records[0]);
     if (col.split < 0) return ['all'];
     const seen = new Set<string>();
-    for (const l of lines.slice(1)) {
-      const v = splitCsv(l)[col.split];
+    for (const r of records.slice(1)) {
+      const v = r.fields[col.split];
       if (v) seen.add(v);
     }
     return seen.size ? [...seen] : ['all'];
@@ -74,8 +75,8 @@ export const manifestAdapter: DatasetAdapter = {
     const root = await requireRoot(options, 'manifest', LAYOUT);
     const csv = manifestFile(options);
     if (!(await exists(csv))) throw new UserError(`dataset '${options.name}' (manifest): ${csv} not found.\nExpected:\n${LAYOUT}`);
-    const lines = await readLines(csv);
-    const col = columns(lines[0]);
+    const records = parseCsv(await readText(csv), csv, { comments: true });
+    const col = columns(records[0]);
     if (col.header && (col.path < 0 || col.label < 0)) {
       throw new UserError(`dataset '${options.name}' (manifest): ${csv}:1 header must name the columns path and label`);
     }
@@ -84,10 +85,7 @@ export const manifestAdapter: DatasetAdapter = {
     }
     const samples: AdapterRef[] = [];
     const problems: DataProblem[] = [];
-    for (let i = col.header ? 1 : 0; i < lines.length; i++) {
-      const lineNo = i + 1;
-      if (!lines[i].trim() || lines[i].trim().startsWith('#')) continue;
-      const f = splitCsv(lines[i]);
+    for (const { fields: f, line: lineNo } of records.slice(col.header ? 1 : 0)) {
       const wrongCount = fieldCountProblem(f, { atLeast: Math.max(col.path, col.label, col.split) + 1, names: col.split >= 0 ? 'path, label and split columns' : 'path,label' }, csv, lineNo);
       if (wrongCount) {
         // A row too short to name its split is reported with every split's listing.

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { RgbImage } from '../images.js';
+import { borrowBackend } from '../../engine/backend.js';
 
 /** What the rest of data/ needs from a 68-point landmark detector. */
 export interface LandmarkDetector {
@@ -27,22 +28,17 @@ const MIN_DETECT_SIDE = 224;
 /**
  * @vladmandic/face-api on the TF.js WebAssembly backend, weights read from the package's own
  * model/ folder: runs offline, no native TensorFlow needed. Its node-wasm build is CommonJS
- * and shares the project's @tensorflow/tfjs instance, so the backend in use before is
- * restored on dispose() for whoever trains next in the same process.
+ * and shares the project's @tensorflow/tfjs engine, so it borrows the wasm backend from
+ * engine/backend.ts and hands the one in use before back on dispose().
  */
 export async function createFaceApiDetector(opts: DetectorOptions = {}): Promise<LandmarkDetector> {
   const require = createRequire(import.meta.url);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- face-api's node-wasm build has no typings of its own
   const faceapi: any = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const wasm: any = require('@tensorflow/tfjs-backend-wasm');
   const tf = faceapi.tf;
   const pkgDir = path.dirname(require.resolve('@vladmandic/face-api/package.json'));
-  const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-  const previous: string | undefined = tf.getBackend?.() || undefined;
-  wasm.setWasmPaths(path.join(wasmDir, 'dist') + path.sep);
-  if (!(await tf.setBackend('wasm'))) throw new Error('face-api: the TF.js wasm backend failed to start');
-  await tf.ready();
+  // Backends are the engine's to switch (engine/backend.ts); the detector borrows wasm.
+  const restoreBackend = await borrowBackend('wasm');
   const modelDir = path.join(pkgDir, 'model');
   const which = opts.detector ?? 'auto';
   if (which !== 'tiny' && !faceapi.nets.ssdMobilenetv1.isLoaded) await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
@@ -94,9 +90,7 @@ export async function createFaceApiDetector(opts: DetectorOptions = {}): Promise
       }
     },
     dispose() {
-      if (previous && previous !== 'wasm') {
-        void tf.setBackend(previous);
-      }
+      void restoreBackend();
     },
   };
 }

@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetOptions, SampleRef } from '../types.js';
 import { DataError } from '../images.js';
 import { UserError } from '../../util/errors.js';
+import { landmarkCsvRows, landmarkValues } from './file.js';
 import { fitMeanShape } from './mean-shape.js';
 import { contentOf, entryHolds, landmarkCacheFile, readCache, writeCache, type CacheEntry, type CacheFile } from './cache.js';
-import { parseLandmarks, readText } from '../adapters/common.js';
+import { readText } from '../adapters/common.js';
+import { createFaceApiDetector, type LandmarkDetector } from './detector.js';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-import { createFaceApiDetector, type LandmarkDetector } from './detector.js';
 
 export { fitMeanShape, MEAN_SHAPE_68, DEFAULT_MEAN_SHAPE_BOX } from './mean-shape.js';
 export { createFaceApiDetector, type LandmarkDetector } from './detector.js';
@@ -92,17 +93,14 @@ async function readLandmarksFile(file: string): Promise<{ points: Map<string, Fl
     }
     return { points, problems };
   }
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (!line.trim() || /^(id|path)\b/i.test(line)) return;
-    const f = line.split(',').map((v) => v.trim());
-    const pts = f.length === 137 ? parseLandmarks(f.slice(1)) : `expected an id and 136 numbers, got ${f.length} fields`;
+  for (const row of landmarkCsvRows(text, file)) {
+    const pts = row.id === undefined ? `expected an id and 136 numbers, got ${row.values.length} fields` : landmarkValues(row.values);
     if (typeof pts === 'string') {
-      problems.push({ kind: 'bad-landmarks', file, line: i + 1, message: pts });
-      return;
+      problems.push({ kind: 'bad-landmarks', file, line: row.line, message: row.id === undefined ? pts : `landmarks of ${row.id}: ${pts}` });
+      continue;
     }
-    points.set(f[0], pts);
-  });
+    points.set(row.id!, pts);
+  }
   return { points, problems };
 }
 

@@ -312,28 +312,69 @@ function drawLighting(ctx: SKRSContext2D, spec: FaceSpec, size: number): void {
   ctx.fillRect(0, 0, size, size);
 }
 
+/** What every part of the head is drawn with: the canvas, the face's spec and its 68 points (face frame). */
+interface Head {
+  ctx: SKRSContext2D;
+  p: Float64Array;
+  id: Identity;
+  ap: Appearance;
+  L: Actions;
+  R: Actions;
+  skin: RGB;
+  skinDark: RGB;
+  /** An action's strength, both sides averaged. */
+  avg(k: keyof Actions): number;
+  /** Sets the stroke width and colour. */
+  line(w: number, color: string): void;
+}
+
+/** The jaw line's ends and the face's mid line: where hair and forehead are drawn from. */
+interface Jaw {
+  j1: Pt;
+  j17: Pt;
+  midX: number;
+}
+
+/** The head back to front; each step paints over the ones before, so the order is the picture. */
 function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap: number): void {
-  const id = spec.identity;
-  const ap = spec.appearance;
   const L = spec.left;
   const R = spec.right;
-  const avg = (k: keyof Actions): number => (L[k] + R[k]) / 2;
-  const skin = ap.skin;
-  const skinDark = shade(skin, 0.72);
-  const line = (w: number, color: string): void => {
-    ctx.lineWidth = w;
-    ctx.strokeStyle = color;
+  const skin = spec.appearance.skin;
+  const h: Head = {
+    ctx, p, id: spec.identity, ap: spec.appearance, L, R, skin,
+    skinDark: shade(skin, 0.72),
+    avg: (k) => (L[k] + R[k]) / 2,
+    line: (w, color) => {
+      ctx.lineWidth = w;
+      ctx.strokeStyle = color;
+    },
   };
+  drawShoulders(h);
+  drawBackHair(h);
+  drawEars(h);
+  const jaw = drawFace(h);
+  const { browTop, fringeY } = drawFrontHair(h, jaw);
+  drawForeheadLines(h, browTop, fringeY);
+  drawBrows(h);
+  drawEyes(h);
+  const { base, wrinkle } = drawNose(h);
+  drawFoldsAndCheeks(h, base, wrinkle);
+  drawMouth(h, mouthGap);
+  drawLipCorners(h);
+}
 
-  // Shoulders and neck, behind the head.
+/** Shoulders and neck, behind the head. */
+function drawShoulders({ ctx, id, ap, skin }: Head): void {
   ctx.fillStyle = css(ap.shirt);
   ctx.beginPath();
   ctx.ellipse(0.5, 1.62, 0.95, 0.42, 0, 0, 2 * Math.PI);
   ctx.fill();
   ctx.fillStyle = css(shade(skin, 0.8));
   ctx.fillRect(0.5 - id.jawHalfWidth * 0.55, 0.7, id.jawHalfWidth * 1.1, 0.75);
+}
 
-  // Hair behind the head.
+/** Hair behind the head. */
+function drawBackHair({ ctx, id, ap }: Head): void {
   const hairTop = id.crownY - 0.06;
   ctx.fillStyle = css(ap.hair);
   if (ap.hairStyle === 2) {
@@ -351,17 +392,20 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
     ctx.closePath();
     ctx.fill();
   }
+}
 
-  if (ap.hasEars) {
-    ctx.fillStyle = css(shade(skin, 0.88));
-    for (const s of [-1, 1]) {
-      ctx.beginPath();
-      ctx.ellipse(0.5 + s * (id.jawHalfWidth + 0.015), id.eyeY + 0.12, 0.045, 0.1, s * 0.15, 0, 2 * Math.PI);
-      ctx.fill();
-    }
+function drawEars({ ctx, id, ap, skin }: Head): void {
+  if (!ap.hasEars) return;
+  ctx.fillStyle = css(shade(skin, 0.88));
+  for (const s of [-1, 1]) {
+    ctx.beginPath();
+    ctx.ellipse(0.5 + s * (id.jawHalfWidth + 0.015), id.eyeY + 0.12, 0.045, 0.1, s * 0.15, 0, 2 * Math.PI);
+    ctx.fill();
   }
+}
 
-  // Face: jaw landmarks, then the forehead arc over the crown.
+/** Face: jaw landmarks, then the forehead arc over the crown. */
+function drawFace({ ctx, p, id, skin, line }: Head): Jaw {
   const jaw = pts(p, ...range(1, 17));
   const faceGrad = ctx.createRadialGradient(0.45, 0.45, 0.05, 0.5, 0.5, 0.75);
   faceGrad.addColorStop(0, css(shade(skin, 1.06)));
@@ -382,8 +426,11 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
   ctx.beginPath();
   spline(ctx, jaw, false);
   ctx.stroke();
+  return { j1, j17, midX };
+}
 
-  // Front hair (fringe / part); kept above the raised brows so it never hides a brow cue.
+/** Front hair (fringe / part); kept above the raised brows so it never hides a brow cue. */
+function drawFrontHair({ ctx, p, id, ap }: Head, { j1, j17, midX }: Jaw): { browTop: number; fringeY: number } {
   const browTop = Math.min(...pts(p, ...range(18, 27)).map((q) => q[1]));
   const fringeY = Math.min(browTop - 0.06, id.eyeY - id.browGap - 0.11);
   ctx.fillStyle = css(ap.hair);
@@ -412,8 +459,11 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
     ctx.closePath();
     ctx.fill();
   }
+  return { browTop, fringeY };
+}
 
-  // Forehead wrinkles from raised brows: fear and surprise get them across, sad only in the middle.
+/** Forehead wrinkles from raised brows (fear and surprise across, sad only in the middle); frown lines between lowered brows (anger, disgust). */
+function drawForeheadLines({ ctx, p, ap, skinDark, avg, line }: Head, browTop: number, fringeY: number): void {
   const raise = avg('browRaise');
   const inner = avg('innerBrowRaise');
   if (raise > 0.2 || inner > 0.3) {
@@ -428,7 +478,6 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
       ctx.stroke();
     }
   }
-  // Frown lines between lowered brows (anger, disgust).
   const lower = avg('browLower');
   if (lower > 0.25) {
     line(0.007, css(skinDark, Math.min(0.8, 0.2 + 0.5 * lower)));
@@ -440,8 +489,10 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
       ctx.stroke();
     }
   }
+}
 
-  // Brows: tapered, thicker at the inner end.
+/** Brows: tapered, thicker at the inner end. */
+function drawBrows({ ctx, p, id, ap }: Head): void {
   ctx.fillStyle = css(ap.brow);
   for (const side of [range(18, 22), range(23, 27).reverse()]) {
     const q = pts(p, ...side);
@@ -460,63 +511,65 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
     ctx.closePath();
     ctx.fill();
   }
+}
 
-  // Eyes.
-  const eyes: { ids: number[]; sign: number; a: Actions }[] = [
-    { ids: range(37, 42), sign: -1, a: L },
-    { ids: range(43, 48), sign: 1, a: R },
-  ];
-  for (const e of eyes) {
-    const q = pts(p, ...e.ids);
-    const cx = q.reduce((s, v) => s + v[0], 0) / 6;
-    const cy = (q[0][1] + q[3][1]) / 2;
-    // Upper-lid crease and lower-lid bag, which cheek raise makes visible.
-    const upper = e.sign < 0 ? [q[0], q[1], q[2], q[3]] : [q[3], q[2], q[1], q[0]];
-    line(0.006, css(skinDark, 0.55));
+function drawEyes(h: Head): void {
+  drawEye(h, range(37, 42), -1, h.L);
+  drawEye(h, range(43, 48), 1, h.R);
+}
+
+/** One eye: lid crease (and the lower-lid bag cheek raise shows), white, iris, pupil, highlight, lash lines. */
+function drawEye({ ctx, p, id, ap, skin, skinDark, line }: Head, ids: number[], sign: number, a: Actions): void {
+  const q = pts(p, ...ids);
+  const cx = q.reduce((s, v) => s + v[0], 0) / 6;
+  const cy = (q[0][1] + q[3][1]) / 2;
+  const upper = sign < 0 ? [q[0], q[1], q[2], q[3]] : [q[3], q[2], q[1], q[0]];
+  line(0.006, css(skinDark, 0.55));
+  ctx.beginPath();
+  spline(ctx, upper.map((v) => [v[0], v[1] - 0.022 - 0.015 * a.upperLidRaise] as Pt), false);
+  ctx.stroke();
+  if (a.cheekRaise > 0.2) {
+    line(0.006, css(skinDark, Math.min(0.7, 0.6 * a.cheekRaise)));
+    const lowerPts = sign < 0 ? [q[0], q[5], q[4], q[3]] : [q[3], q[5], q[4], q[0]];
     ctx.beginPath();
-    spline(ctx, upper.map((v) => [v[0], v[1] - 0.022 - 0.015 * e.a.upperLidRaise] as Pt), false);
-    ctx.stroke();
-    if (e.a.cheekRaise > 0.2) {
-      line(0.006, css(skinDark, Math.min(0.7, 0.6 * e.a.cheekRaise)));
-      const lowerPts = e.sign < 0 ? [q[0], q[5], q[4], q[3]] : [q[3], q[5], q[4], q[0]];
-      ctx.beginPath();
-      spline(ctx, lowerPts.map((v) => [v[0], v[1] + 0.02] as Pt), false);
-      ctx.stroke();
-    }
-    ctx.save();
-    ctx.beginPath();
-    spline(ctx, q, true);
-    ctx.fillStyle = 'rgb(238,232,226)';
-    ctx.fill();
-    ctx.clip();
-    ctx.fillStyle = css(ap.iris);
-    ctx.beginPath();
-    const ix = cx + ap.gazeX * id.eyeHalfW * 0.5;
-    const iy = cy + ap.gazeY * id.eyeOpen;
-    ctx.arc(ix, iy, id.irisR, 0, 2 * Math.PI);
-    ctx.fill();
-    ctx.fillStyle = 'rgb(12,10,10)';
-    ctx.beginPath();
-    ctx.arc(ix, iy, id.irisR * 0.45, 0, 2 * Math.PI);
-    ctx.fill();
-    ctx.fillStyle = 'rgba(255,255,255,0.85)';
-    ctx.beginPath();
-    ctx.arc(ix - id.irisR * 0.35, iy - id.irisR * 0.35, id.irisR * 0.2, 0, 2 * Math.PI);
-    ctx.fill();
-    ctx.restore();
-    // Lash line on the upper lid, thin line on the lower.
-    line(0.011, 'rgb(25,18,15)');
-    ctx.beginPath();
-    spline(ctx, upper, false);
-    ctx.stroke();
-    const lowerLid = e.sign < 0 ? [q[3], q[4], q[5], q[0]] : [q[0], q[5], q[4], q[3]];
-    line(0.005, css(shade(skin, 0.5), 0.8));
-    ctx.beginPath();
-    spline(ctx, lowerLid, false);
+    spline(ctx, lowerPts.map((v) => [v[0], v[1] + 0.02] as Pt), false);
     ctx.stroke();
   }
+  ctx.save();
+  ctx.beginPath();
+  spline(ctx, q, true);
+  ctx.fillStyle = 'rgb(238,232,226)';
+  ctx.fill();
+  ctx.clip();
+  ctx.fillStyle = css(ap.iris);
+  ctx.beginPath();
+  const ix = cx + ap.gazeX * id.eyeHalfW * 0.5;
+  const iy = cy + ap.gazeY * id.eyeOpen;
+  ctx.arc(ix, iy, id.irisR, 0, 2 * Math.PI);
+  ctx.fill();
+  ctx.fillStyle = 'rgb(12,10,10)';
+  ctx.beginPath();
+  ctx.arc(ix, iy, id.irisR * 0.45, 0, 2 * Math.PI);
+  ctx.fill();
+  ctx.fillStyle = 'rgba(255,255,255,0.85)';
+  ctx.beginPath();
+  ctx.arc(ix - id.irisR * 0.35, iy - id.irisR * 0.35, id.irisR * 0.2, 0, 2 * Math.PI);
+  ctx.fill();
+  ctx.restore();
+  // Lash line on the upper lid, thin line on the lower.
+  line(0.011, 'rgb(25,18,15)');
+  ctx.beginPath();
+  spline(ctx, upper, false);
+  ctx.stroke();
+  const lowerLid = sign < 0 ? [q[3], q[4], q[5], q[0]] : [q[0], q[5], q[4], q[3]];
+  line(0.005, css(shade(skin, 0.5), 0.8));
+  ctx.beginPath();
+  spline(ctx, lowerLid, false);
+  ctx.stroke();
+}
 
-  // Nose: bridge shading on one side, tip, wings, nostrils.
+/** Nose: bridge shading on one side, tip, wings, nostrils, and the creases across the bridge of disgust. */
+function drawNose({ ctx, p, L, R, skin, skinDark, avg, line }: Head): { base: Pt[]; wrinkle: number } {
   const bridge = pts(p, 28, 29, 30, 31);
   line(0.009, css(skinDark, 0.35));
   ctx.beginPath();
@@ -540,7 +593,6 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
     ctx.ellipse(n[0] + s * 0.005, n[1] - 0.006, 0.018 + 0.008 * flare, 0.009 + 0.003 * flare, s * 0.3, 0, 2 * Math.PI);
     ctx.fill();
   }
-  // Nose wrinkle: creases across the bridge (disgust).
   const wrinkle = avg('noseWrinkle');
   if (wrinkle > 0.15) {
     line(0.007, css(skinDark, Math.min(0.85, 0.3 + 0.5 * wrinkle)));
@@ -553,7 +605,11 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
       ctx.stroke();
     }
   }
-  // Nasolabial folds deepen with smiling and with the disgust upper-lip raise.
+  return { base, wrinkle };
+}
+
+/** Nasolabial folds (deeper with smiling and with the disgust upper-lip raise) and the blush of raised cheeks. */
+function drawFoldsAndCheeks({ ctx, p, id, skinDark, avg, line }: Head, base: Pt[], wrinkle: number): void {
   const fold = Math.max(avg('lipCornerUp'), 0.8 * avg('upperLipRaise'), 0.5 * wrinkle);
   if (fold > 0.15) {
     line(0.008, css(skinDark, Math.min(0.8, 0.15 + 0.55 * fold)));
@@ -573,8 +629,10 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
       ctx.fill();
     }
   }
+}
 
-  // Mouth: outer lips, then cavity and teeth inside the inner contour.
+/** Mouth: outer lips, then cavity and teeth inside the inner contour (or the closed lips' line). */
+function drawMouth({ ctx, p, ap, avg, line }: Head, mouthGap: number): void {
   const outer = pts(p, ...range(49, 60));
   ctx.fillStyle = css(ap.lip);
   ctx.beginPath();
@@ -604,7 +662,10 @@ function drawHead(ctx: SKRSContext2D, spec: FaceSpec, p: Float64Array, mouthGap:
     spline(ctx, [pt(p, 49), ...innerPts.slice(0, 5), pt(p, 55)], false);
     ctx.stroke();
   }
-  // Lip corners: small dimples read as the corner direction at low resolution.
+}
+
+/** Lip corners: small dimples read as the corner direction at low resolution. */
+function drawLipCorners({ ctx, p, L, R, skinDark, line }: Head): void {
   line(0.006, css(skinDark, 0.6));
   for (const [n, s] of [[49, -1], [55, 1]] as [number, number][]) {
     const c0 = pt(p, n);

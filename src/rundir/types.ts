@@ -1,11 +1,13 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import type { DataFingerprint } from './data-fingerprint.js';
+/**
+ * The files of a run directory and of a spec's results folder, typed once for everyone who
+ * writes or reads them (train writes; report, sweep and the launchers read). docs/design.md,
+ * "Run directories", describes them.
+ */
+import type { RunConfig, TableConfig } from '../spec/index.js';
 
-/** The files of one run directory (docs/design.md, "Run directories"). */
 export type RunStatus = 'pending' | 'running' | 'interrupted' | 'failed' | 'done';
 
+/** meta.json */
 export interface RunMeta {
   runId: string;
   spec: string;
@@ -33,6 +35,22 @@ export interface RunMeta {
   data?: DataFingerprint;
 }
 
+/** What a run reads, keyed by where it is used: `train.data.0`, `test.clean`. */
+export type DataFingerprint = Record<string, PartFingerprint>;
+
+/** One training part or test set of a run. */
+export interface PartFingerprint {
+  dataset: string;
+  split: string;
+  samples: number;
+  /** sha256 of the sorted "id label" lines. */
+  ids: string;
+  /** sha256 of each file's size (in-memory pixels: their bytes), in id order. */
+  files: string;
+  /** sha256 of the 68 points of each sample, in id order. */
+  landmarks: string;
+}
+
 export interface InitRecord {
   pretrained?: {
     source: string;
@@ -49,6 +67,7 @@ export interface InitRecord {
   checkpoint?: { source: string; dir: string };
 }
 
+/** One test set's entry of eval.json. */
 export interface TestResult {
   accuracy: number;
   n: number;
@@ -98,7 +117,7 @@ export interface PatchDiagnostics {
   occlusion?: OcclusionDiagnostics;
 }
 
-/** The first images of a test set with what the model did on them: the attention-map figure's input. */
+/** The first images of a test set with what the model did on them: the attention-map figure's input (samples/<test>.json). */
 export interface AttentionSample {
   id: string;
   label: number;
@@ -115,93 +134,38 @@ export interface AttentionSample {
   coverage?: number[];
 }
 
+/** eval.json */
 export interface EvalFile {
   tests: Record<string, TestResult>;
 }
 
-export class RunDir {
-  constructor(readonly dir: string) {}
-
-  static for(resultsDir: string, specName: string, runId: string): RunDir {
-    return new RunDir(path.join(resultsDir, specName, runId));
-  }
-
-  get configFile() {
-    return path.join(this.dir, 'config.json');
-  }
-  get metaFile() {
-    return path.join(this.dir, 'meta.json');
-  }
-  get metricsFile() {
-    return path.join(this.dir, 'metrics.jsonl');
-  }
-  get evalFile() {
-    return path.join(this.dir, 'eval.json');
-  }
-  get checkpointDir() {
-    return path.join(this.dir, 'checkpoint');
-  }
-  /** Attention samples: `samples/<test>.json` and the images beside it. */
-  get samplesDir() {
-    return path.join(this.dir, 'samples');
-  }
-  samplesFile(test: string) {
-    return path.join(this.samplesDir, `${test}.json`);
-  }
-  confusionFile(test: string) {
-    return path.join(this.dir, `confusion-${test}.csv`);
-  }
-
-  async readMeta(): Promise<RunMeta | undefined> {
-    return readJson<RunMeta>(this.metaFile);
-  }
-  async writeMeta(meta: RunMeta): Promise<void> {
-    await writeJsonAtomic(this.metaFile, { ...meta, updatedAt: new Date().toISOString() });
-  }
-  async readEval(): Promise<EvalFile | undefined> {
-    return readJson<EvalFile>(this.evalFile);
-  }
-  async readConfig<T = unknown>(): Promise<T | undefined> {
-    return readJson<T>(this.configFile);
-  }
-
-  /** Metric lines up to and including `upToStep`; later lines belong to work that was lost. */
-  async readMetrics(upToStep = Infinity): Promise<Record<string, number>[]> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.metricsFile, 'utf8');
-    } catch {
-      return [];
-    }
-    const rows: Record<string, number>[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const row = JSON.parse(line) as Record<string, number>;
-        if (row.step <= upToStep) rows.push(row);
-      } catch {
-        // A line cut by a crash mid-append: dropped, the checkpoint is the truth.
-      }
-    }
-    return rows;
-  }
-
-  /** On resume, forget metric lines written after the checkpoint so the log matches an uninterrupted run. */
-  async truncateMetrics(upToStep: number): Promise<void> {
-    const rows = await this.readMetrics(upToStep);
-    await writeFileAtomic(this.metricsFile, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-  }
-
-  async appendMetrics(row: Record<string, number>): Promise<void> {
-    await fs.appendFile(this.metricsFile, JSON.stringify(row) + '\n');
-  }
+/** One planned run as plan.json records it. */
+export interface PlanRun {
+  id: string;
+  /** 0-based position in the spec's expansion. */
+  index: number;
+  /** The settings that tell it apart from the spec's other runs, and its tags (spec/label.ts). */
+  label: string;
+  /** The resolved run config: what its config.json holds once the run starts. */
+  config: RunConfig;
 }
 
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file}: unreadable (${(err as Error).message})`);
-  }
+/**
+ * results/<spec>/plan.json, written by `acnn run`: the runs of the spec as that invocation
+ * expanded it, so tables, status and reports need neither the spec's --set flags nor a
+ * re-expansion that could differ.
+ */
+export interface PlanFile {
+  version: 1;
+  /** The spec's name (the results folder). */
+  spec: string;
+  /** Absolute path of the spec file. */
+  specFile: string;
+  /** The --set overrides the runs were planned with. */
+  sets: string[];
+  createdAt: string;
+  /** Every planned run in expansion order (not only those an --only picked). */
+  runs: PlanRun[];
+  /** The spec's resolved table section, when it has one. */
+  table?: TableConfig;
 }

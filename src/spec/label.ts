@@ -1,4 +1,4 @@
-import type { PlannedRun } from '../spec/index.js';
+import type { PlannedRun } from './types.js';
 
 /** A run in a few words: the settings that differ between the spec's runs, and its tags. */
 export function runLabel(run: PlannedRun): string {

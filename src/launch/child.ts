@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Trial } from './types.js';
-import { setArgs } from './overrides.js';
+import type { RunFlags } from './types.js';
 
 /**
  * How to start this same acnn again in a child process: the Node binary running us and the CLI
- * entry next to this module, so that a sweep launched from src/ (tsx, tests) runs trials from
- * src/ and one launched from dist/ runs trials from dist/, never a stale copy of the other.
+ * entry next to this module, so that a launch from src/ (tsx, tests) runs its jobs from src/ and
+ * one from dist/ runs them from dist/, never a stale copy of the other.
  */
 export function acnnCommand(): string[] {
   const here = fileURLToPath(import.meta.url);
@@ -25,24 +24,20 @@ function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
-export interface TrialCommandOptions {
-  specFile: string;
-  /** The user's --set overrides (they come before the trial's own, which win). */
-  sets?: string[];
-  backend?: string;
-  json?: boolean;
-}
-
-/** `acnn run <spec> --only <id> --set ...`: the trial as an ordinary run. */
-export function trialRunArgs(trial: Pick<Trial, 'id' | 'overrides'>, opts: TrialCommandOptions): string[] {
-  const args = ['run', path.resolve(opts.specFile), '--only', trial.id];
-  for (const s of [...(opts.sets ?? []), ...setArgs(trial.overrides)]) args.push('--set', s);
-  if (opts.backend) args.push('--backend', opts.backend);
-  if (opts.json) args.push('--json');
-  return args;
-}
-
 export function hasCli(): boolean {
   const cmd = acnnCommand();
   return existsSync(cmd[cmd.length - 1]);
+}
+
+/**
+ * `run-dir <dir> [--json] [--force] [--backend B] [--cache DIR]`: one job as the acnn CLI runs it.
+ * Local workers read its --json events; a Slurm task logs the plain lines instead.
+ */
+export function runDirArgs(dir: string, flags: RunFlags, json: boolean): string[] {
+  const args = ['run-dir', dir];
+  if (json) args.push('--json');
+  if (flags.force) args.push('--force');
+  if (flags.backend) args.push('--backend', flags.backend);
+  if (flags.cacheDir) args.push('--cache', flags.cacheDir);
+  return args;
 }
