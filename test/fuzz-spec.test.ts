@@ -23,7 +23,7 @@ const configs = readdirSync(configsDir).filter((f) => f.endsWith('.yaml')).sort(
 
 const ODD_TEXT = [':', '{', '}', '[', ']', ',', '&a', '*a', '!', '!!binary ', '|', '>', "'", '"', '#', '%', '@', '`', '\t', '- ', '? ', '<<: ', '${', '$${', '${env:', '\\', 'é', '\u202e', '\u{1F600}', '\u0000', '\r', '\n  ', '\ufeff'];
 const ODD_VALUES: unknown[] = [
-  1e308, -1e308, 2 ** 53 + 1, -1, 0, 0.5, 1e-320, 123456789012345678901234567890, '1e999', '.inf', '-.nan', '', ' ', 'x'.repeat(5000),
+  1e308, -1e308, 2 ** 53 + 1, -1, 0, 0.5, 1e-320, 1.2345678901234568e29, '1e999', '.inf', '-.nan', '', ' ', 'x'.repeat(5000),
   'né\u0301', '\u{1F600}\u200b', '../../../etc/passwd', '/dev/zero', '${env:HOME}', '${nope.key}', '${train}', '${model.variant}', 'null', 'true',
   null, true, false, [], {}, [1, [2, [3]]], { a: { b: { c: 1 } } }, ['base', 'pcnn', 'gacnn'],
 ];
@@ -35,7 +35,9 @@ function nodesOf(doc: Document): { node: YNode; parent?: YNode; key?: unknown }[
   const out: { node: YNode; parent?: YNode; key?: unknown }[] = [];
   const walk = (node: YNode, parent?: YNode, key?: unknown) => {
     out.push({ node, parent, key });
-    if (isMap(node)) for (const p of node.items) p.value && walk(p.value as YNode, node, (p.key as { value?: unknown })?.value);
+    if (isMap(node)) {
+      for (const p of node.items) if (p.value) walk(p.value as YNode, node, (p.key as { value?: unknown })?.value);
+    }
     else if (isSeq(node)) node.items.forEach((it, i) => walk(it as YNode, node, i));
   };
   if (doc.contents) walk(doc.contents as YNode);
@@ -127,7 +129,7 @@ function treeMutation(text: string, rng: Rng, kind: number): { text: string; wha
       // Anchor one node and alias it from another place (possibly inside itself).
       const other = pick(nodes);
       target.node.anchor = 'fz';
-      if (isMap(other.parent)) other.parent.set(other.key, doc.createAlias(target.node, 'fz'));
+      if (isMap(other.parent)) other.parent.set(other.key, doc.createAlias(target.node as Parameters<typeof doc.createAlias>[0], 'fz'));
       return { text: doc.toString(), what: `alias ${String(other.key)} -> ${where}` };
     }
     case 10: {

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetOptions, SampleRef } from '../types.js';
 import { DataError } from '../images.js';
