@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'results/', '.cache/', 'src/spec/types.generated.ts'] },
+  { ignores: ['dist/', 'node_modules/', 'results/', '.cache/', '.scratch/', '.gl/', 'src/spec/types.generated.ts'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

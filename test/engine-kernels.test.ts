@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
+import { REDUCE_MATMUL_MIN_R } from '../src/engine/wasm-kernels.js';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 
@@ -176,6 +177,88 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
       return outs;
     });
     assertClose(r, 'tile');
+  });
+
+  it('Sum and Mean over axis blocks (matmul path above REDUCE_MATMUL_MIN_R, stock below) and their gradients', async () => {
+    // [shape, axes, keepDims]: big blocks take the matmul path, the rest the stock kernel.
+    const cases: Array<[number[], number | number[], boolean]> = [
+      [[4, 48, 48, 5], [0, 1, 2], false],
+      [[4, 48, 48, 5], [0, 1, 2], true],
+      [[3, 70, 70, 2], [1, 2], false],
+      [[2, 5000, 3], 1, true],
+      [[6000, 4], 0, false],
+      [[5, 7, 3], [0, 1], false],
+      [[4, 48, 48, 5], [1, 3], false],
+      [[4, 48, 48, 5], -1, false],
+      [[8200], 0, false],
+    ];
+    assert.ok(size([4, 48, 48]) >= REDUCE_MATMUL_MIN_R && size([5, 7]) < REDUCE_MATMUL_MIN_R);
+    const r = await onBoth(() =>
+      cases.flatMap(([shape, axes, keep], i) => {
+        const x = tf.tensor(values(size(shape), 50 + i, 0.3), shape);
+        const w = tf.tensor(values(size(tf.sum(x, axes, keep).shape), 60 + i), tf.sum(x, axes, keep).shape);
+        return [
+          tf.sum(x, axes, keep),
+          tf.mean(x, axes, keep),
+          tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(tf.square(t), axes, keep), w)))(x),
+        ];
+      }),
+    );
+    assertClose(r, 'reductions', 2e-5);
+  });
+
+  it('BatchMatMul with transposeA (explicit transpose for wide right operands) and transposeB (swapped product for short left operands), and an int reduction', async () => {
+    // [a shape, b shape, transposeA, transposeB]
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[16, 40], [16, 24], true, false],
+      [[3, 16, 10], [3, 16, 7], true, false],
+      [[1, 9, 10], [4, 9, 6], true, false],
+      [[30, 5], [30, 1], true, false],
+      [[6, 5], [7, 6], true, true],
+      [[5, 6], [7, 6], false, true],
+      [[4, 30], [50, 30], false, true],
+      [[40, 30], [50, 30], false, true],
+      [[2, 4, 30], [2, 50, 30], false, true],
+    ];
+    const r = await onBoth(() => [
+      ...cases.map(([as, bs, ta, tb], i) => tf.matMul(tf.tensor(values(size(as), 70 + i), as), tf.tensor(values(size(bs), 80 + i), bs), ta, tb)),
+      tf.cast(tf.sum(tf.tensor3d(Int32Array.from({ length: 2 * 5000 * 3 }, (_, i) => i % 7), [2, 5000, 3], 'int32'), 1), 'float32'),
+    ]);
+    assertClose(r, 'matmul');
+  });
+
+  it('Slice (ranks 1-5, partial and whole axes, -1 sizes, int and bool), Identity and Cast', async () => {
+    const cases: Array<[number[], number[], number[]]> = [
+      [[10], [3], [4]],
+      [[6, 5], [1, 0], [3, -1]],
+      [[6, 5], [2, 1], [2, 3]],
+      [[4, 3, 5], [1, 0, 0], [2, 3, 5]],
+      [[4, 3, 5], [0, 1, 2], [-1, 2, 2]],
+      [[5, 4, 3, 2], [1, 1, 0, 1], [3, 2, 3, 1]],
+      [[3, 2, 4, 3, 2], [1, 0, 1, 0, 0], [2, 2, 2, 3, 1]],
+      [[2, 3], [0, 0], [0, 3]],
+    ];
+    const r = await onBoth(() =>
+      cases.flatMap(([shape, begin, sz], i) => {
+        const x = tf.tensor(values(size(shape), 90 + i), shape);
+        return [
+          tf.slice(x, begin, sz),
+          tf.cast(tf.slice(tf.cast(tf.mul(x, 10), 'int32'), begin, sz), 'float32'),
+          tf.cast(tf.slice(tf.greater(x, 0), begin, sz), 'float32'),
+          tf.clone(tf.slice(x, begin, sz)),
+          tf.cast(tf.cast(x, 'float32'), 'int32').toFloat(),
+        ];
+      }),
+    );
+    assertClose(r, 'slice');
+    // A clone shares its input's data; disposing one leaves the other intact.
+    await tf.setBackend('wasm');
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a);
+    const c = tf.cast(a, 'float32');
+    a.dispose();
+    assert.deepEqual([Array.from(b.dataSync()), Array.from(c.dataSync())], [[1, 2, 3], [1, 2, 3]]);
+    tf.dispose([b, c]);
   });
 
   it('the kernels leak no tensors or wasm buffers across repeated calls', async () => {

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { AUTO_ORDER, initBackend, BackendUnavailableError } from '../src/engine/backend.js';
+import { REPLACED_KERNELS } from '../src/engine/wasm-kernels.js';
 import { skipBecause } from './helpers/skip.js';
 import { probeCudaLibs, REQUIRED_CUDA_LIBS, type DoctorReport } from '../src/engine/doctor.js';
 import { benchKernels, formatKernelBench } from '../src/bench/kernels.js';
@@ -33,7 +34,7 @@ describe('engine: backend selection', function () {
 
   it('registers the replacement wasm kernels before returning', async () => {
     await initBackend('wasm');
-    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile']) {
+    for (const k of REPLACED_KERNELS) {
       assert.ok(tf.getKernel(k, 'wasm'), k);
     }
   });
@@ -70,10 +71,20 @@ describe('engine: acnn doctor', function () {
   it('`acnn doctor --json` exits 0 with a report of every backend', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json'], { cwd: PACKAGE_ROOT, maxBuffer: 8 << 20 });
     const report = JSON.parse(stdout) as DoctorReport;
-    assert.deepEqual(report.backends.map((b) => b.name), [...AUTO_ORDER]);
+    // Every backend the doctor knows: the automatic order plus webgpu, which is asked for by name only.
+    assert.deepEqual(report.backends.map((b) => b.name).sort(), [...AUTO_ORDER, 'webgpu'].sort());
     // The doctor (a probe per backend) and the runner's own selection agree on what auto takes here.
     assert.equal(report.auto, (await initBackend('auto')).name);
     for (const b of report.backends) assert.ok(b.loads || b.reason, `${b.name} neither loads nor says why: ${JSON.stringify(b)}`);
+    // WebGPU: the adapter where Dawn finds one (CI: lavapipe), otherwise the reason.
+    const webgpu = report.backends.find((b) => b.name === 'webgpu')!;
+    if (webgpu.loads) {
+      assert.ok(webgpu.adapter && webgpu.adapter.backend && webgpu.device, JSON.stringify(webgpu));
+      console.log(`      webgpu: ${webgpu.device}`);
+    } else {
+      assert.match(webgpu.reason ?? '', webgpu.installed ? /adapter|Vulkan|device|failed/ : /not installed; install it with `npm run install:webgpu`/);
+      console.log(`      webgpu unavailable: ${webgpu.reason}`);
+    }
     await initBackend('wasm');
     assert.equal(report.cuda.libs.length, REQUIRED_CUDA_LIBS.length);
     assert.ok(report.advice.length > 0);

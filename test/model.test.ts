@@ -8,6 +8,8 @@ import { describeModel, torchvisionSource } from '../src/model/arch.js';
 import { buildModel, localityPreservingLoss } from '../src/model/build.js';
 import { loadCheckpoint, saveCheckpoint, readCheckpointOptions } from '../src/model/checkpoint.js';
 import { cropCorners, cropPatches } from '../src/model/crop.js';
+import { batchNormTrain, type BnStats } from '../src/model/layers.js';
+import { CROP_IMPLS } from '../src/model/execution.js';
 import { loadPretrained, toTfLayout } from '../src/model/pretrained.js';
 import { regionPoints } from '../src/model/regions.js';
 import { encodeSafetensors, parseSafetensors } from '../src/model/safetensors.js';
@@ -283,7 +285,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
                 const v = y >= 0 && y < M && x >= 0 && x < M ? md[((b * M + y) * M + x) * C + c] : 0;
                 expected[(((r * B + b) * P + i) * P + j) * C + c] = v;
               }
-      for (const impl of ['ops', 'host'] as const) {
+      for (const impl of CROP_IMPLS) {
         const got = cropPatches(map, corners, R, P, impl);
         assert.deepEqual(got.shape, [R * B, P, P, C]);
         assert.deepEqual(Array.from(got.dataSync()), Array.from(expected), impl);
@@ -298,7 +300,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const pts = [[10, 10], [12, 14], [0, 30], [30, 2], [16, 16], [2, 2]].flat();
       const corners = cropCorners(pts, M, P);
       const W = tf.tensor4d(Float32Array.from({ length: R * B * P * P * C }, (_, i) => Math.cos(i * 1.3)), [R * B, P, P, C]);
-      for (const impl of ['ops', 'host'] as const) {
+      for (const impl of CROP_IMPLS) {
         const f = (m: tf.Tensor) => tf.sum(tf.mul(tf.square(cropPatches(m as tf.Tensor4D, corners, R, P, impl)), W));
         const g = tf.tidy(() => tf.grad(f)(tf.tensor4d(mapData, [B, M, M, C])).dataSync());
         const eps = 1e-2;
@@ -314,6 +316,35 @@ for (const backend of ['cpu', 'wasm'] as const) {
         }
       }
       W.dispose();
+    });
+
+    it('fused training batch norm: values, statistics and gradients equal the autodiff formula; a folded bias cancels', () => {
+      const [G, N, C] = [2, 37, 5];
+      const x = tf.tensor3d(Float32Array.from({ length: G * N * C }, (_, i) => Math.sin(i * 0.7) * 3 + (i % C)), [G, N, C]);
+      const gamma = tf.tensor3d(Float32Array.from({ length: G * C }, (_, i) => 0.5 + 0.1 * i), [G, 1, C]);
+      const beta = tf.tensor3d(Float32Array.from({ length: G * C }, (_, i) => Math.cos(i)), [G, 1, C]);
+      const bias = tf.tensor3d(Float32Array.from({ length: G * C }, (_, i) => 2 - 0.3 * i), [G, 1, C]);
+      const w = tf.tensor3d(Float32Array.from({ length: G * N * C }, (_, i) => Math.cos(i * 1.3)), [G, N, C]);
+      const reference = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bi: tf.Tensor) => {
+        const z = tf.add(xx, bi);
+        const { mean, variance } = tf.moments(z, 1, true);
+        return tf.sum(tf.mul(tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), w));
+      };
+      const stats: BnStats = {};
+      const fused = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(xx, g, b, bi, stats), w));
+      const want = tf.grads(reference)([x, gamma, beta, bias]);
+      const got = tf.grads(fused)([x, gamma, beta, bias]);
+      const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+        const [da, db] = [a.dataSync(), b.dataSync()];
+        for (let i = 0; i < db.length; i++) assert.ok(Math.abs(da[i] - db[i]) <= 1e-5 * Math.max(1, Math.abs(db[i])), `${what}[${i}]: ${da[i]} vs ${db[i]}`);
+      };
+      close(tf.sum(tf.mul(batchNormTrain(x, gamma, beta, bias, stats), w)), reference(x, gamma, beta, bias), 'value');
+      const m = tf.moments(x, 1, true);
+      close(stats.mean!, m.mean, 'batch mean (before the bias)');
+      close(stats.variance!, m.variance, 'batch variance');
+      ['dx', 'dgamma', 'dbeta', 'dbias'].forEach((k, i) => close(got[i], want[i], k));
+      assert.ok(Math.max(...Array.from(want[3].dataSync()).map(Math.abs)) < 1e-4, 'the bias gradient is zero up to rounding');
+      tf.dispose([x, gamma, beta, bias, w, ...want, ...got, stats.mean!, stats.variance!, m.mean, m.variance]);
     });
 
     it('batched and looped PG-units give the same outputs', () => {

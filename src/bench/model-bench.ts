@@ -53,12 +53,14 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Deterministic inputs: images in [0, 1], region centres inside the face, labels 0..6. */
+/** Deterministic inputs: images in [0, 1], region centres inside the face (host values, as the runner passes them), labels 0..6. */
 function inputs(c: Pick<ModelCase, 'inputSize' | 'batch'>) {
   const S = c.inputSize;
   const B = c.batch;
   const images = tf.randomUniform([B, S, S, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
-  const points = tf.randomUniform([B, 24, 2], Math.min(8, S / 4), S - Math.min(8, S / 4), 'float32', 12) as tf.Tensor3D;
+  const lo = Math.min(8, S / 4);
+  let seed = 12;
+  const points = Float32Array.from({ length: B * 48 }, () => lo + ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) * (S - 2 * lo));
   const labels = tf.tensor1d(Array.from({ length: B }, (_, i) => i % 7), 'int32');
   const onehot = tf.oneHot(labels, 7);
   return { images, points, labels, onehot };
@@ -71,7 +73,9 @@ function prepare(c: ModelCase) {
   const variables = model.trainableVariables();
   const sgd = new SgdMomentum(0.9, 5e-4);
   let phase: (p: 'forward' | 'backward' | 'update') => void = () => {};
-  const train = () => {
+  // Asynchronous reads: the webgpu backend cannot read synchronously in Node. On wasm and cpu
+  // the read resolves at once (their kernels run synchronously).
+  const train = async () => {
     phase('forward');
     const { value, grads } = tf.variableGrads(() => {
       const out = model.forward(data.images, data.points, true, data.labels);
@@ -81,37 +85,38 @@ function prepare(c: ModelCase) {
     }, variables);
     phase('update');
     sgd.apply(variables, grads as Record<string, tf.Tensor>, 0.001);
-    const loss = value.dataSync()[0]!;
+    const loss = (await value.data())[0]!;
     tf.dispose([value, ...Object.values(grads)]);
     return loss;
   };
-  const infer = () =>
-    tf.tidy(() => {
-      const out = model.forward(data.images, data.points, false);
-      // B x 7 floats: a small read that waits for the whole forward pass.
-      return out.logits.dataSync()[0]!;
-    });
+  const infer = async () => {
+    const logits = tf.tidy(() => model.forward(data.images, data.points, false).logits);
+    // B x 7 floats: a small read that waits for the whole forward pass.
+    const v = (await logits.data())[0]!;
+    logits.dispose();
+    return v;
+  };
   const run = c.mode === 'train' ? train : infer;
   const dispose = () => {
     sgd.dispose();
     model.dispose();
-    tf.dispose(Object.values(data));
+    tf.dispose([data.images, data.labels, data.onehot]);
   };
   return { run, dispose, setPhaseHook: (h: typeof phase) => (phase = h) };
 }
 
 /** Warm up, then time `iters` units and report the median. */
-export function timeCase(c: ModelCase): TimingResult {
+export async function timeCase(c: ModelCase): Promise<TimingResult> {
   const d = describeModel(modelOptions(c));
   const p = prepare(c);
   try {
-    for (let i = 0; i < c.warmup; i++) p.run();
+    for (let i = 0; i < c.warmup; i++) await p.run();
     const times: number[] = [];
     const cpu: number[] = [];
     for (let i = 0; i < c.iters; i++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      p.run();
+      await p.run();
       times.push(performance.now() - t0);
       const dc = process.cpuUsage(c0);
       cpu.push((dc.user + dc.system) / 1000);
@@ -207,7 +212,7 @@ function convFlops(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedA
  * recorded. Kernels that run other kernels inside (acnn's replacement conv gradients on wasm) count
  * once, under their own name. The wasm backend is synchronous, so wall time is kernel time.
  */
-export function profileTrainStep(c: Omit<ModelCase, 'mode' | 'iters'>): StepProfile {
+export async function profileTrainStep(c: Omit<ModelCase, 'mode' | 'iters'>): Promise<StepProfile> {
   const backend = tf.getBackend();
   const p = prepare({ ...c, mode: 'train', iters: 1 });
   const originals = tf.getKernelsForBackend(backend);
@@ -243,14 +248,14 @@ export function profileTrainStep(c: Omit<ModelCase, 'mode' | 'iters'>): StepProf
     return { ...cfg, kernelFunc };
   };
   try {
-    for (let i = 0; i < Math.max(1, c.warmup); i++) p.run();
+    for (let i = 0; i < Math.max(1, c.warmup); i++) await p.run();
     for (const cfg of originals) {
       tf.unregisterKernel(cfg.kernelName, backend);
       tf.registerKernel(wrap(cfg));
     }
     p.setPhaseHook((ph) => (phase = ph));
     const t0 = performance.now();
-    p.run();
+    await p.run();
     const stepMs = performance.now() - t0;
     const rows: ProfileRow[] = [...acc].map(([key, a]) => {
       const [ph, kernel] = key.split('\u0000') as [ProfileRow['phase'], string];

@@ -4,7 +4,7 @@
  * profile of the training step and the replacement-kernel micro-bench.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BackendUnavailableError, initBackend, type BackendName } from '../engine/backend.js';
+import { BackendUnavailableError, initBackend, type BackendInfo, type BackendName } from '../engine/backend.js';
 import type { Variant } from '../model/types.js';
 import { benchKernels, type KernelBenchRow } from './kernels.js';
 import { machineInfo, loadAverage, type MachineInfo } from './machine.js';
@@ -12,9 +12,11 @@ import { profileTrainStep, timeCase, type ModelCase, type Mode, type StepProfile
 import { DEFAULT_PYTHON, runTorch, type TorchInfo, type TorchResult } from './torch.js';
 
 export const ALL_VARIANTS: readonly Variant[] = ['base', 'pcnn', 'pacnn', 'gcnn', 'gacnn', 'dlpcnn'];
-export const ALL_BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-/** The issue's target: WebAssembly training step within this factor of PyTorch's (1 thread). */
-export const TARGET_RATIO = 4;
+export const ALL_BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'webgpu', 'cpu'];
+/** The target: WebAssembly training-step CPU time within this factor of PyTorch's (1 thread)... */
+export const TARGET_RATIO = 2.5;
+/** ...for these variants at this input size (width 0.25, batch 16). */
+export const TARGET_CASES = { variants: ['base', 'pacnn'] as readonly Variant[], inputSize: 112 };
 
 export interface BenchOptions {
   /** Backends to try; unavailable ones are reported and skipped. */
@@ -117,6 +119,15 @@ function cpuCases(o: BenchOptions): ModelCase[] {
   return out;
 }
 
+/** A software WebGPU adapter: VGG16 base and pACNN at the smallest size, train and infer, 1 timed unit. */
+function softwareGpuCases(o: BenchOptions): ModelCase[] {
+  const size = Math.min(64, ...o.sizes);
+  const vs = o.variants.filter((v) => v === 'base' || v === 'pacnn');
+  return (vs.length ? vs : o.variants.slice(0, 1)).flatMap((variant) =>
+    (['train', 'infer'] as const).map((mode) => ({ backbone: 'vgg16' as const, variant, inputSize: size, width: o.width, batch: o.batch, mode, warmup: 1, iters: 1 })),
+  );
+}
+
 function mainCases(o: BenchOptions, variant: Variant, size: number): ModelCase[] {
   return (['train', 'infer'] as const).map((mode) => ({ backbone: 'vgg16', variant, inputSize: size, width: o.width, batch: o.batch, mode, warmup: o.warmup, iters: o.iters }));
 }
@@ -158,9 +169,9 @@ function benchRecorder(o: BenchOptions) {
     for (const e of r.errors) log(`  torch error: ${e}`);
   };
 
-  const timeOne = (c: ModelCase) => {
+  const timeOne = async (c: ModelCase) => {
     try {
-      const r = timeCase(c);
+      const r = await timeCase(c);
       results.push(r);
       log(`  ${r.backend} ${c.variant} ${c.inputSize}/${c.width} b${c.batch} ${c.mode}: ${r.medianMs.toFixed(0)} ms (${r.imagesPerSec.toFixed(1)} img/s, load ${r.load1})`);
     } catch (err) {
@@ -174,24 +185,35 @@ function benchRecorder(o: BenchOptions) {
 }
 type BenchRecorder = ReturnType<typeof benchRecorder>;
 
-/** One backend's share of the plan: the small case on plain JS, else every size and variant (with PyTorch beside the first). */
+/**
+ * One backend's share of the plan: the small case on plain JS or on a software WebGPU adapter,
+ * else every size and variant (with PyTorch beside the first full-plan backend).
+ */
 async function benchBackend(o: BenchOptions, name: BackendName, rec: BenchRecorder): Promise<void> {
-  const { statuses, profiles, notes, torch, timeTorch, timeOne } = rec;
+  const { statuses, torch, timeTorch, timeOne } = rec;
   const log = o.log;
-  let device: string;
+  let info: BackendInfo;
   try {
-    device = (await initBackend(name)).device;
+    info = await initBackend(name);
   } catch (err) {
     const reason = err instanceof BackendUnavailableError ? err.reason : (err as Error).message;
     statuses.push({ name, available: false, reason });
     log(`backend ${name}: unavailable (${reason})`);
     return;
   }
+  const device = info.device;
   log(`backend ${name}: ${device}`);
   if (name === 'cpu') {
     const cases = cpuCases(o);
     statuses.push({ name, available: true, device, scope: `small case only (VGG16 ${cases[0]!.variant}, input ${cases[0]!.inputSize}, batch 4, ${cases.map((c) => c.mode).join(' + ')}, 1 timed unit): the plain JS backend is far too slow for the full plan` });
-    for (const c of cases) timeOne(c);
+    for (const c of cases) await timeOne(c);
+    return;
+  }
+  if (name === 'webgpu' && info.adapter?.software) {
+    // A software adapter (lavapipe) runs the shaders on the CPU: a check that the route works.
+    const cases = softwareGpuCases(o);
+    statuses.push({ name, available: true, device, scope: `small case only (${cases.length} units at input ${cases[0]!.inputSize}, batch ${cases[0]!.batch}): a software adapter (the CPU runs the shaders)` });
+    for (const c of cases) await timeOne(c);
     return;
   }
   statuses.push({ name, available: true, device, scope: 'full plan' });
@@ -201,26 +223,30 @@ async function benchBackend(o: BenchOptions, name: BackendName, rec: BenchRecord
   for (const size of o.sizes) {
     for (const v of o.variants) {
       const cases = mainCases(o, v, size);
-      cases.forEach(timeOne);
+      for (const c of cases) await timeOne(c);
       if (withTorch) await timeTorch(cases);
     }
   }
   if (o.full) {
     for (const v of o.variants) {
       const c = fullCase(o, v);
-      timeOne(c);
+      await timeOne(c);
       if (withTorch) await timeTorch([c]);
     }
   }
-  if (withTorch) {
-    for (const v of o.profile) {
-      try {
-        const p = profileTrainStep({ backbone: 'vgg16', variant: v, inputSize: o.sizes[0]!, width: o.width, batch: o.batch, warmup: o.warmup });
-        profiles.push(p);
-        log(`  profile ${name} ${v}: step ${p.stepMs.toFixed(0)} ms, outside kernels ${p.outsideKernelsMs.toFixed(0)} ms`);
-      } catch (err) {
-        notes.push(`profile ${v} failed: ${(err as Error).message}`);
-      }
+  // Kernel timing needs synchronous kernels: not on webgpu, whose kernels only enqueue work.
+  if (withTorch && name !== 'webgpu') await profileBackend(o, name, rec);
+}
+
+/** Per-kernel profiles of a training step of each o.profile variant. */
+async function profileBackend(o: BenchOptions, name: BackendName, rec: BenchRecorder): Promise<void> {
+  for (const v of o.profile) {
+    try {
+      const p = await profileTrainStep({ backbone: 'vgg16', variant: v, inputSize: o.sizes[0]!, width: o.width, batch: o.batch, warmup: o.warmup });
+      rec.profiles.push(p);
+      o.log(`  profile ${name} ${v}: step ${p.stepMs.toFixed(0)} ms, outside kernels ${p.outsideKernelsMs.toFixed(0)} ms`);
+    } catch (err) {
+      rec.notes.push(`profile ${v} failed: ${(err as Error).message}`);
     }
   }
 }
@@ -254,11 +280,13 @@ function compareWithTorch(results: TimingResult[], torchResults: TorchResult[]):
   return { paramMismatches, ratios };
 }
 
-/** The issue's target: every WebAssembly training step within TARGET_RATIO of PyTorch on one thread. */
+/** The issue's target: base and pACNN WebAssembly training steps at 112 px within TARGET_RATIO of PyTorch's CPU time on one thread. */
 function targetCheck(ratios: RatioRow[]): BenchResult['target'] {
-  const checked = ratios.filter((r) => r.backend === 'wasm' && r.mode === 'train' && r.ratio1 != null);
-  const worst = checked.reduce<RatioRow | null>((w, r) => (w == null || r.ratio1! > w.ratio1! ? r : w), null);
-  return { ratio: TARGET_RATIO, backend: 'wasm', checked: checked.length, met: checked.length ? checked.every((r) => r.ratio1! <= TARGET_RATIO) : null, worst };
+  const checked = ratios.filter(
+    (r) => r.backend === 'wasm' && r.mode === 'train' && r.cpuRatio1 != null && TARGET_CASES.variants.includes(r.variant as Variant) && r.inputSize === TARGET_CASES.inputSize,
+  );
+  const worst = checked.reduce<RatioRow | null>((w, r) => (w == null || r.cpuRatio1! > w.cpuRatio1! ? r : w), null);
+  return { ratio: TARGET_RATIO, backend: 'wasm', checked: checked.length, met: checked.length ? checked.every((r) => r.cpuRatio1! <= TARGET_RATIO) : null, worst };
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {

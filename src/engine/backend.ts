@@ -14,23 +14,32 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { WebGpuUnavailable, adapterName, findAdapter, importTfjsWebGpu, type WebGpuAdapter } from './webgpu.js';
 
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendName = Exclude<BackendChoice, 'auto'>;
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-/** The order `auto` tries. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+/**
+ * The order `auto` tries. WebGPU is asked for by name only: tfjs-backend-webgpu is still marked
+ * experimental upstream, and where Dawn finds only a software adapter (lavapipe) it is slower
+ * than WebAssembly.
+ */
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** Every backend acnn knows, in the order `acnn doctor` lists them. */
+export const ALL_BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   /** The acnn name of the backend that runs. */
   name: BackendName;
   /** What the caller asked for. */
   requested: BackendChoice;
-  /** The tfjs engine's backend name ('tensorflow', 'wasm', 'cpu'). */
+  /** The tfjs engine's backend name ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
   tfjsBackend: string;
   tfjsVersion: string;
   /** e.g. the CPU model, the GPU name, or 'WebAssembly SIMD, 1 thread'. */
   device: string;
+  /** webgpu: the adapter Dawn found. */
+  adapter?: WebGpuAdapter;
   /** Backends tried before this one (auto) and why each did not load. */
   reasonsOthersFailed: Partial<Record<BackendName, string>>;
 }
@@ -117,6 +126,36 @@ async function loadWasm(): Promise<string> {
   return `WebAssembly${simd ? ' SIMD' : ''}, ${wasmThreads} thread${wasmThreads === 1 ? '' : 's'}`;
 }
 
+let webgpuAdapter: WebGpuAdapter | undefined;
+async function loadWebGpu(): Promise<string> {
+  // One Dawn instance per process: a second one next to a live device aborts the process.
+  if (webgpuAdapter && tf.findBackend('webgpu')) {
+    if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'the WebGPU backend failed to switch back on');
+    return adapterName(webgpuAdapter);
+  }
+  let adapter: WebGpuAdapter;
+  try {
+    adapter = await findAdapter();
+    await importTfjsWebGpu(tf.version.tfjs);
+  } catch (err) {
+    throw new BackendUnavailableError('webgpu', err instanceof WebGpuUnavailable ? err.message : errText(err));
+  }
+  if (!tf.findBackendFactory('webgpu')) {
+    throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu registered its backend in another copy of @tensorflow/tfjs-core');
+  }
+  // No replacement kernels: every kernel and gradient the six variants use is checked against
+  // the plain JS backend in test/webgpu.test.ts (tfjs-backend-webgpu 4.22 has them all).
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend('webgpu');
+  } catch (err) {
+    throw new BackendUnavailableError('webgpu', `the WebGPU device failed to initialise: ${errText(err)}`);
+  }
+  if (!ok) throw new BackendUnavailableError('webgpu', `the WebGPU device on ${adapterName(adapter)} failed to initialise`);
+  webgpuAdapter = adapter;
+  return adapterName(adapter);
+}
+
 async function loadCpu(): Promise<string> {
   const ok = await tf.setBackend('cpu');
   if (!ok) throw new BackendUnavailableError('cpu', 'the plain JavaScript backend failed to initialise');
@@ -132,6 +171,8 @@ async function loadOne(name: BackendName): Promise<string> {
     case 'tensorflow-gpu':
     case 'tensorflow':
       return loadNode(name);
+    case 'webgpu':
+      return loadWebGpu();
     case 'wasm':
       return loadWasm();
     case 'cpu':
@@ -152,7 +193,9 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     try {
       const device = await loadOne(name);
       await tf.ready();
-      return { name, requested: choice, tfjsBackend: tf.getBackend(), tfjsVersion: tf.version.tfjs, device, reasonsOthersFailed: reasons };
+      const info: BackendInfo = { name, requested: choice, tfjsBackend: tf.getBackend(), tfjsVersion: tf.version.tfjs, device, reasonsOthersFailed: reasons };
+      if (name === 'webgpu' && webgpuAdapter) info.adapter = webgpuAdapter;
+      return info;
     } catch (err) {
       const reason = err instanceof BackendUnavailableError ? err.reason : errText(err);
       if (choice !== 'auto') throw err instanceof BackendUnavailableError ? err : new BackendUnavailableError(name, reason);

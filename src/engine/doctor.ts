@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AUTO_ORDER, initBackend, type BackendName } from './backend.js';
+import { ALL_BACKEND_NAMES, AUTO_ORDER, initBackend, type BackendName } from './backend.js';
+import { WEBGPU_INSTALL, WEBGPU_PACKAGES, type WebGpuAdapter } from './webgpu.js';
 
 /** tfjs-node-gpu 4.22 is linked against CUDA 11.2 and cuDNN 8.1: these sonames, no others. */
 export const REQUIRED_CUDA_LIBS = [
@@ -39,6 +40,8 @@ export interface BackendStatus {
   loads: boolean;
   device?: string;
   reason?: string;
+  /** webgpu: the adapter Dawn found (also when the backend failed after finding one). */
+  adapter?: WebGpuAdapter;
 }
 
 export interface DoctorReport {
@@ -47,7 +50,7 @@ export interface DoctorReport {
   cpu: string;
   tfjsVersion: string;
   backends: BackendStatus[];
-  /** What `--backend auto` picks here. */
+  /** What `--backend auto` picks here (webgpu is only used when asked for by name). */
   auto: BackendName | null;
   tfjsNode: { installed: boolean; libtensorflowDir: string | null; libtensorflow: Record<string, boolean>; binding: string | null };
   cuda: {
@@ -62,6 +65,7 @@ const require = createRequire(import.meta.url);
 const PACKAGES: Record<BackendName, string> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
   tensorflow: '@tensorflow/tfjs-node',
+  webgpu: WEBGPU_PACKAGES.tfjs,
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
@@ -83,24 +87,24 @@ function packageVersion(dir: string | null): string | undefined {
   }
 }
 
-/** Loads a native backend in a fresh Node process; resolves with its device or why it failed. */
-function probeNative(name: 'tensorflow-gpu' | 'tensorflow', timeoutMs = 60_000): Promise<{ loads: boolean; reason?: string }> {
-  const pkg = PACKAGES[name];
+type ProbeResult = { loads: boolean; device?: string; adapter?: WebGpuAdapter; reason?: string };
+
+/**
+ * Runs `body` (ES module code that calls `out({ loads, ... })`) in a fresh Node process, so that
+ * a native library that aborts cannot take the report down; resolves with what it reported.
+ */
+function probeInChild(body: string, execArgv: string[], timeoutMs: number): Promise<ProbeResult> {
   const script = `
     const out = (o) => process.stdout.write('\\n@@' + JSON.stringify(o));
-    try {
-      const tf = await import('@tensorflow/tfjs');
-      await import(${JSON.stringify(pkg)});
-      if (!tf.findBackendFactory('tensorflow')) out({ loads: false, reason: 'loaded, but registered its backend in a different copy of @tensorflow/tfjs-core' });
-      else if (!(await tf.setBackend('tensorflow'))) out({ loads: false, reason: 'loaded, but the backend failed to initialise' });
-      else { tf.tensor([1, 2]).square().dataSync(); out({ loads: true }); }
-    } catch (e) { out({ loads: false, reason: String(e && e.message || e).split('\\n')[0] }); }`;
+    try {${body}
+    } catch (e) { out({ loads: false, reason: String(e && e.message || e).split('\\n')[0] }); }
+    process.exit(0);`;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(require.resolve('@tensorflow/tfjs/package.json')), timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...execArgv, '--input-type=module', '-e', script], { cwd: path.dirname(require.resolve('@tensorflow/tfjs/package.json')), timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const i = stdout.lastIndexOf('\n@@');
       if (i >= 0) {
         try {
-          resolve(JSON.parse(stdout.slice(i + 3)) as { loads: boolean; reason?: string });
+          resolve(JSON.parse(stdout.slice(i + 3)) as ProbeResult);
           return;
         } catch {
           // fall through to the process-level failure below
@@ -110,6 +114,44 @@ function probeNative(name: 'tensorflow-gpu' | 'tensorflow', timeoutMs = 60_000):
       resolve({ loads: false, reason: `the probe process died (${err?.signal ?? `exit ${err?.code ?? '?'}`}): ${lastErr ?? 'no message'}` });
     });
   });
+}
+
+/** Loads a native backend in a fresh Node process; resolves with its device or why it failed. */
+function probeNative(name: 'tensorflow-gpu' | 'tensorflow', timeoutMs = 60_000): Promise<ProbeResult> {
+  const pkg = PACKAGES[name];
+  return probeInChild(
+    `
+      const tf = await import('@tensorflow/tfjs');
+      await import(${JSON.stringify(pkg)});
+      if (!tf.findBackendFactory('tensorflow')) out({ loads: false, reason: 'loaded, but registered its backend in a different copy of @tensorflow/tfjs-core' });
+      else if (!(await tf.setBackend('tensorflow'))) out({ loads: false, reason: 'loaded, but the backend failed to initialise' });
+      else { tf.tensor([1, 2]).square().dataSync(); out({ loads: true }); }`,
+    [],
+    timeoutMs,
+  );
+}
+
+/**
+ * Starts the WebGPU backend in a fresh Node process (Dawn is native code) and runs a gradient
+ * on it; resolves with the adapter and device, or the reason it failed. The child gets this
+ * process's Node flags, so it loads backend.ts through tsx when the tests run the sources.
+ */
+async function probeWebGpu(timeoutMs = 120_000): Promise<ProbeResult> {
+  const backendUrl = new URL('./backend.js', import.meta.url).href;
+  const r = await probeInChild(
+    `
+      const { initBackend } = await import(${JSON.stringify(backendUrl)});
+      const tf = await import('@tensorflow/tfjs');
+      const info = await initBackend('webgpu');
+      const g = tf.grad((x) => tf.sum(tf.square(tf.conv2d(x, tf.ones([3, 3, 1, 2]), 1, 'same'))))(tf.ones([1, 4, 4, 1]));
+      const v = await g.data();
+      if (!(v[5] > 0)) out({ loads: false, adapter: info.adapter, reason: 'a test gradient on the device came back wrong' });
+      else out({ loads: true, device: info.device, adapter: info.adapter });`,
+    process.execArgv,
+    timeoutMs,
+  );
+  if (r.reason) r.reason = r.reason.replace(/^backend webgpu is unavailable: /, '');
+  return r;
 }
 
 function ldconfigEntries(): Map<string, string[]> {
@@ -231,11 +273,16 @@ export async function runDoctor(): Promise<DoctorReport> {
   const cuda = { nvidiaSmi: probeNvidiaSmi(), ...probeCudaLibs() };
   const tfjsNode = probeLibtensorflow();
   const backends: BackendStatus[] = [];
-  for (const name of AUTO_ORDER) {
+  for (const name of ALL_BACKEND_NAMES) {
     const pkg = PACKAGES[name];
     const dir = packageDir(pkg);
     const st: BackendStatus = { name, package: pkg, installed: dir != null, version: packageVersion(dir), loads: false };
-    if (!dir) st.reason = `${pkg} is not installed`;
+    if (name === 'webgpu') {
+      // Dawn (the `webgpu` package) is the second half; the probe names whichever is missing.
+      const dawn = packageDir(WEBGPU_PACKAGES.dawn);
+      st.installed = dir != null && dawn != null;
+      Object.assign(st, await probeWebGpu());
+    } else if (!dir) st.reason = `${pkg} is not installed`;
     else if (name === 'tensorflow-gpu' || name === 'tensorflow') Object.assign(st, await probeNative(name));
     else {
       try {
@@ -254,7 +301,7 @@ export async function runDoctor(): Promise<DoctorReport> {
     cpu: `${os.cpus()[0]?.model?.trim() ?? os.arch()} (${os.cpus().length} cores)`,
     tfjsVersion: tf.version.tfjs,
     backends,
-    auto: backends.find((b) => b.loads)?.name ?? null,
+    auto: AUTO_ORDER.find((n) => backends.find((b) => b.name === n)?.loads) ?? null,
     tfjsNode,
     cuda,
     advice: [],
@@ -285,6 +332,12 @@ function advise(r: DoctorReport): string[] {
       out.push(`tensorflow: libtensorflow is missing from ${r.tfjsNode.libtensorflowDir}; its install-time download failed. Rerun \`npm rebuild @tensorflow/tfjs-node\` with network access.`);
     }
   }
+  const webgpu = r.backends.find((b) => b.name === 'webgpu')!;
+  if (!webgpu.loads) {
+    if (!webgpu.installed) out.push(`webgpu: install with \`${WEBGPU_INSTALL}\` (tfjs-backend-webgpu and Dawn for Node, ~130 MB; no network beyond npm needed). Without a GPU, Mesa's lavapipe runs it on the CPU: see README, Backends.`);
+  } else if (webgpu.adapter?.software) {
+    out.push('webgpu: the adapter is a software one (the CPU runs the shaders): correct, and useful for tests, but slower than wasm here; --backend webgpu uses it, auto does not.');
+  }
   if (r.auto === 'wasm') out.push('auto picks wasm: WebAssembly SIMD on one thread, with acnn\'s replacement gradient kernels.');
   return out;
 }
@@ -292,7 +345,7 @@ function advise(r: DoctorReport): string[] {
 export function formatDoctor(r: DoctorReport): string {
   const lines: string[] = [];
   lines.push(`acnn doctor — Node ${r.node}, ${r.platform}`, `CPU: ${r.cpu}`, `@tensorflow/tfjs ${r.tfjsVersion}`, '');
-  lines.push('Backends (in the order --backend auto tries them):');
+  lines.push(`Backends (--backend auto tries ${AUTO_ORDER.join(', ')}; webgpu only by name):`);
   for (const b of r.backends) {
     const mark = b.loads ? 'ok  ' : 'no  ';
     const ver = b.version ? `@${b.version}` : '';

@@ -12,6 +12,27 @@
  * - UnsortedSegmentSum (gather's gradient): missing upstream. A JS loop over the wasm heap,
  *   O(size of x), so a patch crop's gradient costs no more than the crop.
  * - Tile: upstream is a per-element loop; rewritten as block copies (see tileKernel).
+ * - Sum, Mean: upstream transposes the tensor so that the reduced axes are innermost. A
+ *   reduction over a block of R > REDUCE_MATMUL_MIN_R axes with C > 1 values inside it is a
+ *   matrix-vector product instead: x as [A, R, C], times ones [A, R, 1] (transposeA).
+ * - BatchMatMul with transposeA and a right operand wider than one column (the FC weight
+ *   gradient x^T dy): upstream is 3-10x slower than an explicit transpose and a plain matmul.
+ *   With transposeB and a short left operand (the FC input gradient dy W^T, M = batch rows):
+ *   upstream is ~4x slower than (W dy^T)^T, whose transposes are of the small operands.
+ *
+ * - Identity: upstream copies the data; the engine clones every tensor it saves for the
+ *   backward pass (thousands per training step), so a clone shares the data and bumps its
+ *   reference count instead, as Reshape does (no kernel writes into its inputs). Cast to the
+ *   tensor's own dtype (ReLU's gradient casts a float mask to float) likewise.
+ *
+ * - Slice: upstream reads its input through readSync, which copies the whole tensor out of the
+ *   heap for every slice (the 24 PG-units slice their patches from one crop). Block copies
+ *   straight from a heap view instead.
+ *
+ * Known upstream bug (tfjs-backend-wasm 4.22): BatchMatMul caches the packed right operand by
+ * data id, and a reshape shares its input's data id, so two reshapes of one tensor used as the
+ * right operand with different shapes give stale results. The kernels here only ever pass a
+ * fresh tensor (ones) or the caller's own right operand as `b`.
  *
  * The conv kernels call tf ops inside a kernel: the engine does not record nested kernels on
  * the gradient tape (kernelDepth > 0), and each kernel body runs in tf.tidy so only its
@@ -31,7 +52,11 @@ const stock = new Map<string, tf.KernelConfig>();
 export function stockWasmKernel(name: string): tf.KernelConfig | undefined {
   return stock.get(name);
 }
-export const REPLACED_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile'] as const;
+export const REPLACED_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile', 'Sum', 'Mean', 'BatchMatMul', 'Identity', 'Cast', 'Slice'] as const;
+
+function runStock(name: string, args: KernelArgs): tf.TensorInfo {
+  return stock.get(name)!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+}
 
 function asTensor<T extends tf.Tensor>(info: tf.TensorInfo): T {
   // Inputs are usually Tensors already; a bare TensorInfo (from another kernel) gets a
@@ -263,6 +288,127 @@ function tileKernel({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   return outInfo;
 }
 
+/**
+ * Below this many reduced elements per output the stock reduction wins (measured, [1,3136,64]:
+ * stock 0.23 ms, matmul 0.46 ms; [1,12544,32]: 0.53 vs 0.34; [1,200704,16]: 11.2 vs 2.5).
+ */
+export const REDUCE_MATMUL_MIN_R = 4096;
+
+/** x viewed as [A, R, C] with the reduced axes as R, or null when the axes are not one block. */
+function reductionBlock(shape: number[], axis: number | number[]): { A: number; R: number; C: number; axes: number[] } | null {
+  const axes = tf.util.parseAxisParam(axis, shape).sort((a, b) => a - b);
+  if (axes.length === 0) return null;
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1]! + 1) return null;
+  const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
+  return { A: prod(shape.slice(0, axes[0])), R: prod(shape.slice(axes[0], axes[axes.length - 1]! + 1)), C: prod(shape.slice(axes[axes.length - 1]! + 1)), axes };
+}
+
+function reduceKernel(kind: 'Sum' | 'Mean') {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const x = args.inputs.x!;
+    const a = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const blk = x.dtype === 'float32' ? reductionBlock(x.shape, a.axis) : null;
+    if (!blk || blk.C === 1 || blk.R < REDUCE_MATMUL_MIN_R) return runStock(kind, args);
+    const { A, R, C, axes } = blk;
+    const outShape = a.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    return tf.tidy(() => {
+      const x3 = tf.reshape(asTensor(x), [A, R, C]);
+      // The stock kernel: it is fast for a one-column right operand (a matrix-vector product).
+      const prod = tf.engine().makeTensorFromTensorInfo(
+        runStock('BatchMatMul', { inputs: { a: x3, b: tf.ones([A, R, 1]) }, attrs: { transposeA: true, transposeB: false }, backend: args.backend }),
+      );
+      const y = tf.reshape(prod, outShape);
+      return kind === 'Mean' ? tf.div(y, R) : y;
+    });
+  };
+}
+
+function swapLast(rank: number): number[] {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return perm;
+}
+
+/**
+ * transposeA with a right operand of more than one column: transpose a explicitly (measured
+ * 3-10x faster). transposeB with M <= K (a has fewer rows than columns): a b^T = (b a^T)^T, so
+ * only a and the [N, M] result are transposed (dy W^T at batch 16: 3.5 ms instead of 13.8).
+ */
+function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const at = args.attrs as { transposeA: boolean; transposeB: boolean };
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (at.transposeA && at.transposeB)) return runStock('BatchMatMul', args);
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const n = at.transposeB ? b.shape[b.shape.length - 2]! : b.shape[b.shape.length - 1]!;
+  const mm = (x: tf.Tensor, y: tf.Tensor) =>
+    tf.engine().makeTensorFromTensorInfo(runStock('BatchMatMul', { inputs: { a: x, b: y }, attrs: { transposeA: false, transposeB: false }, backend: args.backend }));
+  if (at.transposeA && n > 1) {
+    return tf.tidy(() => {
+      const ta = asTensor(a);
+      return mm(tf.transpose(ta, swapLast(ta.rank)), asTensor(b));
+    });
+  }
+  if (at.transposeB && m <= k && a.shape.length === 2 && b.shape.length === 2) {
+    return tf.tidy(() => {
+      const ta = asTensor(a);
+      // b stays the left operand and a fresh transpose the right one (see the caching bug above).
+      return tf.transpose(mm(asTensor(b), tf.transpose(ta)));
+    });
+  }
+  return runStock('BatchMatMul', args);
+}
+
+function identityKernel(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return runStock('Identity', args);
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function castKernel(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string' || x.dtype !== (args.attrs as { dtype: string }).dtype) return runStock('Cast', args);
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function sliceKernel(args: KernelArgs): tf.TensorInfo {
+  const wasm = args.backend as BackendWasm;
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return runStock('Slice', args);
+  const a = args.attrs as { begin: number | number[]; size?: number | number[] };
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, a.begin, a.size);
+  const outInfo = wasm.makeOutput(size, x.dtype);
+  // Views after makeOutput: an allocation may grow (and detach) the heap.
+  const src = wasm.typedArrayFromHeap(x);
+  const dst = wasm.typedArrayFromHeap(outInfo);
+  const rank = x.shape.length;
+  if (dst.length === 0) return outInfo;
+  if (rank === 0) {
+    dst.set(src);
+    return outInfo;
+  }
+  const strides = tf.util.computeStrides(x.shape);
+  // Axes from `inner` on are taken whole: each run of prod(size[inner-1..]) elements is contiguous.
+  let inner = rank;
+  while (inner > 1 && size[inner - 1] === x.shape[inner - 1]) inner--;
+  const run = size.slice(inner - 1).reduce((p, q) => p * q, 1);
+  const stride = (i: number) => (i < rank - 1 ? strides[i]! : 1);
+  let o = 0;
+  const copy = (axis: number, offset: number): void => {
+    if (axis === inner - 1) {
+      const from = offset + begin[axis]! * stride(axis);
+      dst.set(src.subarray(from, from + run), o);
+      o += run;
+      return;
+    }
+    for (let i = 0; i < size[axis]!; i++) copy(axis + 1, offset + (begin[axis]! + i) * stride(axis));
+  };
+  copy(0, 0);
+  return outInfo;
+}
+
 let registered = false;
 /** Registers the replacement kernels for the 'wasm' backend (idempotent). */
 export function registerWasmKernels(): void {
@@ -274,6 +420,12 @@ export function registerWasmKernels(): void {
     ['MaxPoolGrad', maxPoolGradKernel],
     ['UnsortedSegmentSum', unsortedSegmentSumKernel],
     ['Tile', tileKernel],
+    ['Sum', reduceKernel('Sum')],
+    ['Mean', reduceKernel('Mean')],
+    ['BatchMatMul', batchMatMulKernel],
+    ['Identity', identityKernel],
+    ['Cast', castKernel],
+    ['Slice', sliceKernel],
   ];
   for (const [kernelName, kernelFunc] of replacements) {
     const old = tf.getKernel(kernelName, BACKEND);
@@ -281,6 +433,8 @@ export function registerWasmKernels(): void {
       stock.set(kernelName, old);
       tf.unregisterKernel(kernelName, BACKEND);
     }
-    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    // Keep the stock setupFunc: the backend runs it at initialisation to bind the kernel's
+    // wasm function, which the replacements still call for the cases they leave to it.
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc: old?.setupFunc });
   }
 }

@@ -22,7 +22,8 @@ import {
 } from './arch.js';
 import { cropCorners, cropPatches } from './crop.js';
 import { type Act, type RunContext, runLayers } from './layers.js';
-import type { AcnnModel, ForwardOutput, ModelOptions } from './types.js';
+import { resolveExecution, type ExecutionInfo } from './execution.js';
+import type { AcnnModel, ForwardOutput, ModelOptions, RegionPointsInput } from './types.js';
 import { deriveSeed } from '../util/rng.js';
 
 /** torchvision's ImageNet normalisation (images arrive in [0, 1]). */
@@ -30,15 +31,6 @@ export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 export const DEFAULT_DLP = { k: 8, lpLoss: false, lambda: 0.003, neighbours: 20 };
-
-/**
- * Measured on the WebAssembly backend (VGG16 pACNN, input 64, width 0.25, batch 16): per-unit
- * native conv2d beats the grouped im2col + BatchMatMul path (wasm's BatchMatMul and the Unpack
- * in the gradient of the stacked weights are slow), and the host crop beats 384 slices whose
- * gradients are 384 full-map pads. See the model notes for the numbers.
- */
-export const DEFAULT_PG_UNITS = 'loop' as const;
-export const DEFAULT_CROP = 'host' as const;
 
 let instances = 0;
 
@@ -69,13 +61,17 @@ function initValue(p: ParamSpec, seed: number): tf.Tensor {
 export class Model implements AcnnModel {
   readonly options: ModelOptions;
   readonly description: Description;
+  /** The crop and PG-unit strategies this model runs with, and where they came from. */
+  readonly execution: ExecutionInfo;
   private readonly vars = new Map<string, tf.Variable>();
   private readonly seed: number;
   private dropoutCalls = 0;
 
   constructor(options: ModelOptions, seed: number) {
     const dlp = options.variant === 'dlpcnn' ? { ...DEFAULT_DLP, ...(options.dlp ?? {}) } : options.dlp;
-    this.options = { ...options, dlp, pgUnits: options.pgUnits ?? DEFAULT_PG_UNITS, crop: options.crop ?? DEFAULT_CROP };
+    // Chosen for the backend active now (tensors are made on it); a built model keeps its plan.
+    this.execution = resolveExecution(tf.getBackend(), { crop: options.crop, pgUnits: options.pgUnits });
+    this.options = { ...options, dlp, pgUnits: this.execution.pgUnits, crop: this.execution.crop };
     this.seed = seed;
     this.description = describeModel(this.options);
     const scope = `acnn${instances++}`;
@@ -99,7 +95,7 @@ export class Model implements AcnnModel {
     this.vars.clear();
   }
 
-  forward(images: tf.Tensor4D, points: tf.Tensor3D, training: boolean, labels?: tf.Tensor1D, dropoutSeed?: number): ForwardOutput {
+  forward(images: tf.Tensor4D, points: RegionPointsInput, training: boolean, labels?: tf.Tensor1D, dropoutSeed?: number): ForwardOutput {
     let dropoutCall = 0;
     const o = this.options;
     const B = images.shape[0];
@@ -110,10 +106,12 @@ export class Model implements AcnnModel {
     const bb = BACKBONES[o.backbone];
     let corners: Int32Array | null = null;
     if (vd.patches) {
-      if (points.shape[0] !== B || points.shape[1] !== NUM_PATCHES || points.shape[2] !== 2) {
-        throw new RangeError(`forward: points must be [${B}, ${NUM_PATCHES}, 2], got [${points.shape}]`);
+      const shape = points instanceof Float32Array ? [points.length] : points.shape;
+      if (points instanceof Float32Array ? points.length !== B * NUM_PATCHES * 2 : shape[0] !== B || shape[1] !== NUM_PATCHES || shape[2] !== 2) {
+        throw new RangeError(`forward: points must be [${B}, ${NUM_PATCHES}, 2] (or ${B * NUM_PATCHES * 2} floats), got [${shape}]`);
       }
-      corners = cropCorners(points.dataSync() as Float32Array, this.description.mapSide, this.description.patchSide);
+      const host = points instanceof Float32Array ? points : (points.dataSync() as Float32Array);
+      corners = cropCorners(host, this.description.mapSide, this.description.patchSide);
     }
     const lpFeature: { x?: tf.Tensor2D } = {};
     const ctx: RunContext = {
@@ -141,7 +139,7 @@ export class Model implements AcnnModel {
       const feats: tf.Tensor2D[] = [];
       if (vd.patches && corners) {
         const { patchSide } = this.description;
-        const patches = cropPatches(trunk.x as tf.Tensor4D, corners, NUM_PATCHES, patchSide, o.crop);
+        const patches = cropPatches(trunk.x as tf.Tensor4D, corners, NUM_PATCHES, patchSide, this.execution.crop);
         const { feature, alpha, norms } = this.patchUnits(ctx, patches, B, vd.patchGate);
         feats.push(feature);
         if (alpha) result.alpha = alpha;
@@ -188,7 +186,7 @@ export class Model implements AcnnModel {
     const prefixes = Array.from({ length: NUM_PATCHES }, (_, i) => unitPrefix(i));
     let psi: tf.Tensor; // [24, B, F]
     let alpha: tf.Tensor | undefined; // [24, B]
-    if (this.options.pgUnits === 'loop') {
+    if (this.execution.pgUnits === 'loop') {
       const psis: tf.Tensor[] = [];
       const alphas: tf.Tensor[] = [];
       const [, P, , C] = patches.shape;
@@ -240,35 +238,45 @@ export class Model implements AcnnModel {
  * towards them); samples with no same-class neighbour are left out of the mean, and a sample
  * with fewer than k same-class samples in the batch uses those it has. k must fit the batch
  * (k <= B - 1): the spec check refuses model.dlp.neighbours > train.batchSize - 1.
+ * Computed on the device (no read-back). The neighbour means come out of a customGrad with a
+ * zero gradient: its inner ops (comparisons, which have no gradients) stay off the tape.
  */
 export function localityPreservingLoss(x: tf.Tensor2D, labels: tf.Tensor1D, k: number, lambda: number): tf.Scalar {
   const [B, D] = x.shape;
   if (k > B - 1) throw new RangeError(`localityPreservingLoss: ${k} neighbours cannot fit a batch of ${B}`);
-  const xs = x.dataSync() as Float32Array;
-  const ys = labels.dataSync();
-  const centres = new Float32Array(B * D);
-  const valid = new Float32Array(B);
-  for (let i = 0; i < B; i++) {
-    const cand: { j: number; d: number }[] = [];
-    for (let j = 0; j < B; j++) {
-      if (j === i || ys[j] !== ys[i]) continue;
-      let d = 0;
-      for (let t = 0; t < D; t++) {
-        const e = xs[i * D + t] - xs[j * D + t];
-        d += e * e;
-      }
-      cand.push({ j, d });
-    }
-    if (cand.length === 0) continue;
-    cand.sort((a, b) => a.d - b.d || a.j - b.j);
-    const nb = cand.slice(0, k);
-    valid[i] = 1;
-    for (const { j } of nb) for (let t = 0; t < D; t++) centres[i * D + t] += xs[j * D + t] / nb.length;
-  }
-  const nValid = valid.reduce((a, b) => a + b, 0);
+  const targets = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: neighbourMeans(args[0] as tf.Tensor2D, labels, k),
+    gradFunc: () => tf.zeros([B, D]),
+  }));
   return tf.tidy(() => {
-    const per = tf.sum(tf.square(tf.sub(x, tf.tensor2d(centres, [B, D]))), 1);
-    return tf.mul(tf.sum(tf.mul(per, tf.tensor1d(valid))), lambda / 2 / Math.max(1, nValid)) as tf.Scalar;
+    const t = targets(x) as tf.Tensor2D; // [B, D + 1]: neighbour mean, then 1 if i has a neighbour
+    const centres = tf.slice(t, [0, 0], [B, D]);
+    const valid = tf.reshape(tf.slice(t, [0, D], [B, 1]), [B]);
+    const per = tf.sum(tf.square(tf.sub(x, centres)), 1);
+    return tf.div(tf.mul(tf.sum(tf.mul(per, valid)), lambda / 2), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
+  });
+}
+
+/**
+ * [B, D + 1]: the mean of each row's k nearest same-class rows, and whether it has any. j is
+ * among i's k nearest when fewer than k same-class candidates come before it (closer, or as
+ * close with a smaller index): a [B, B, B] comparison.
+ */
+function neighbourMeans(x: tf.Tensor2D, labels: tf.Tensor1D, k: number): tf.Tensor2D {
+  const B = x.shape[0];
+  return tf.tidy(() => {
+    const d = tf.sum(tf.square(tf.sub(tf.expandDims(x, 1), tf.expandDims(x, 0))), 2); // [B, B]
+    const idx = tf.range(0, B, 1, 'int32');
+    const notSelf = tf.notEqual(tf.expandDims(idx, 1), tf.expandDims(idx, 0));
+    const same = tf.logicalAnd(tf.equal(tf.expandDims(labels, 1), tf.expandDims(labels, 0)), notSelf); // [i, j]
+    const dj = tf.expandDims(d, 2), djp = tf.expandDims(d, 1); // [i, j, 1], [i, 1, j']
+    const earlierIndex = tf.less(tf.reshape(idx, [1, 1, B]), tf.reshape(idx, [1, B, 1]));
+    const before = tf.logicalAnd(tf.logicalOr(tf.less(djp, dj), tf.logicalAnd(tf.equal(djp, dj), earlierIndex)), tf.expandDims(same, 1));
+    const rank = tf.sum(tf.cast(before, 'int32'), 2);
+    const nb = tf.cast(tf.logicalAnd(same, tf.less(rank, k)), 'float32'); // [B, B]
+    const count = tf.sum(nb, 1, true);
+    const means = tf.div(tf.matMul(nb, x), tf.maximum(count, 1));
+    return tf.concat([means, tf.cast(tf.greater(count, 0), 'float32')], 1) as tf.Tensor2D;
   });
 }
 

@@ -168,9 +168,13 @@ async function readModelJson(dir: string): Promise<ModelJson> {
   return json;
 }
 
-/** The options a checkpoint was saved with (to build a matching model before loading). */
+/**
+ * The options a checkpoint was saved with (to build a matching model before loading), less the
+ * execution plan: that belongs to the backend that saved it, and the reader's backend picks its own.
+ */
 export async function readCheckpointOptions(dir: string): Promise<ModelOptions> {
-  return (await readModelJson(dir)).modelOptions;
+  const { crop: _crop, pgUnits: _pgUnits, ...options } = (await readModelJson(dir)).modelOptions;
+  return options;
 }
 
 const SHAPE_KEYS = ['backbone', 'variant', 'inputSize', 'width', 'numClasses'] as const;

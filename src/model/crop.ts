@@ -3,18 +3,21 @@
  * (facts file §1). Corner = round(c/8 - P/2) per axis (round(x/8 - 3) at 224), cells outside the
  * map are zero, and the gradient is the patch gradient scattered back into its window (not the
  * released CUDA kernel's row bug). No gather and no cropAndResize, whose gradients the
- * WebAssembly backend lacks.
+ * WebAssembly backend lacks (acnn registers UnsortedSegmentSum there, so gather trains).
  *
- * Two implementations with identical results:
+ * Three implementations with identical results (execution.ts picks one per backend):
  * - 'ops': zero-pad the map, one slice per window, concat. Autodiff through slice (grad = pad)
  *   and concat; works on every backend without a sync.
  * - 'host': tf.customGrad; forward copies the windows on the host, backward scatter-adds the
  *   patch gradient on the host. One download and one upload per direction.
+ * - 'gather': the map viewed as [B*H*W + 1, C] rows (the last row zero), one gather of a
+ *   host-computed row index per patch cell. Gradient: one UnsortedSegmentSum. No sync.
  */
 import * as tf from '@tensorflow/tfjs';
 import { roundHalfAway } from './regions.js';
+import type { CropImpl } from './execution.js';
 
-export type CropImpl = 'ops' | 'host';
+export type { CropImpl };
 export const FEATURE_STRIDE = 8;
 
 /**
@@ -41,7 +44,44 @@ export function cropCorners(points: Float32Array | number[], mapSide: number, pa
  * grouped PG-units take.
  */
 export function cropPatches(map: tf.Tensor4D, corners: Int32Array, regions: number, patchSide: number, impl: CropImpl = 'ops'): tf.Tensor4D {
-  return impl === 'host' ? cropHost(map, corners, regions, patchSide) : cropOps(map, corners, regions, patchSide);
+  switch (impl) {
+    case 'host':
+      return cropHost(map, corners, regions, patchSide);
+    case 'gather':
+      return cropGather(map, corners, regions, patchSide);
+    case 'ops':
+      return cropOps(map, corners, regions, patchSide);
+  }
+}
+
+/** Row of the [B*H*W + 1, C] view for every patch cell; cells off the map read the zero row. */
+export function gatherRows(B: number, H: number, W: number, R: number, P: number, corners: Int32Array): Int32Array {
+  const zero = B * H * W;
+  const rows = new Int32Array(R * B * P * P);
+  let k = 0;
+  for (let r = 0; r < R; r++) {
+    for (let b = 0; b < B; b++) {
+      const r0 = corners[(b * R + r) * 2];
+      const c0 = corners[(b * R + r) * 2 + 1];
+      for (let i = 0; i < P; i++) {
+        const y = r0 + i;
+        for (let j = 0; j < P; j++) {
+          const x = c0 + j;
+          rows[k++] = y >= 0 && y < H && x >= 0 && x < W ? (b * H + y) * W + x : zero;
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+function cropGather(map: tf.Tensor4D, corners: Int32Array, R: number, P: number): tf.Tensor4D {
+  const [B, H, W, C] = map.shape;
+  return tf.tidy(() => {
+    const rows = tf.concat([tf.reshape(map, [B * H * W, C]), tf.zeros([1, C])], 0);
+    const idx = tf.tensor1d(gatherRows(B, H, W, R, P, corners), 'int32');
+    return tf.reshape(tf.gather(rows, idx), [R * B, P, P, C]);
+  });
 }
 
 function cropOps(map: tf.Tensor4D, corners: Int32Array, R: number, P: number): tf.Tensor4D {

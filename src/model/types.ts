@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { CropImpl, ExecutionInfo, PgUnitsImpl } from './execution.js';
 
 export type Backbone = 'vgg16' | 'resnet18';
 export type Variant = 'base' | 'pcnn' | 'gcnn' | 'pacnn' | 'gacnn' | 'dlpcnn';
@@ -17,9 +18,10 @@ export interface ModelOptions {
   dlp?: { k: number; lpLoss: boolean; lambda: number; neighbours: number };
   /**
    * How the 24 PG-units run: 'batched' (grouped ops over all units) or 'loop' (one small graph
-   * per unit). Same variables and results either way; the default is the one measured faster.
+   * per unit). Same variables and results either way; absent or 'auto' = the execution plan
+   * measured best for the active backend (execution.ts). A built model holds the resolved choice.
    */
-  pgUnits?: 'batched' | 'loop';
+  pgUnits?: PgUnitsImpl | 'auto';
   /**
    * Beyond the paper (default 0): probability of dropping a whole patch feature (all 24 units,
    * independently per image) in training, rescaling the kept ones.
@@ -32,9 +34,15 @@ export interface ModelOptions {
   classifierInit?: 'glorot' | 'zeros';
   /** Beyond the paper: batch norm after the hidden FC layers (fc6, fc7) of the base variant's VGG16 classifier. */
   classifierBatchNorm?: boolean;
-  /** Patch-crop implementation (model/crop.ts); same values and gradients either way. */
-  crop?: 'ops' | 'host';
+  /** Patch-crop implementation (crop.ts); same values and gradients either way; 'auto' as above. */
+  crop?: CropImpl | 'auto';
 }
+
+/**
+ * Region centres [B, 24, 2] (x, y in input pixels, b-major). A host array costs nothing; a
+ * tensor is read back to the host (a device sync on GPU backends), so trainers pass arrays.
+ */
+export type RegionPointsInput = tf.Tensor3D | Float32Array;
 
 export interface ForwardOutput {
   logits: tf.Tensor2D;
@@ -50,12 +58,14 @@ export interface ForwardOutput {
 
 export interface AcnnModel {
   readonly options: ModelOptions;
+  /** The crop and PG-unit strategies chosen at build time for the active backend. */
+  readonly execution: ExecutionInfo;
   /**
    * images: [B, S, S, 3] float32 in [0, 1]; points: [B, 24, 2] region centres in input pixels
-   * (ignored by base and dlpcnn); labels are needed only by variants with an auxiliary loss.
+   * (ignored by base and dlpcnn; see RegionPointsInput); labels are needed only by variants with an auxiliary loss.
    * dropoutSeed fixes the dropout masks of this call (trainers pass one per step for exact resume).
    */
-  forward(images: tf.Tensor4D, points: tf.Tensor3D, training: boolean, labels?: tf.Tensor1D, dropoutSeed?: number): ForwardOutput;
+  forward(images: tf.Tensor4D, points: RegionPointsInput, training: boolean, labels?: tf.Tensor1D, dropoutSeed?: number): ForwardOutput;
   /** Trainable variables, named after the paper's layers (conv4_2, roi7_conv1, ...). */
   trainableVariables(): tf.Variable[];
   /** Every variable including BN running statistics, by name (for checkpoints). */

@@ -43,6 +43,10 @@ export interface Cell {
   paper?: number;
   /** Runs that match the cell but have no result yet. */
   pending: number;
+  /** The finished runs behind `values`, in the same order. */
+  runs: string[];
+  /** Finished runs that do not have the metric (a gate metric of an ungated variant). */
+  missing: number;
   /** What std is over: the runs (seeds, fold runs), or the folds of a single run's foldMean. */
   spread?: 'runs' | 'folds';
 }
@@ -77,23 +81,30 @@ export function metricValue(evalFile: EvalFile | undefined, metric: string): num
   return metricIsPercent(metric) ? 100 * v : v;
 }
 
+/** The metric of a cell: the column's, else the row's, else `<column name>.accuracy`. */
+export function cellMetric(row: TableLine, col: TableLine): string {
+  return col.metric ?? row.metric ?? `${col.name}.accuracy`;
+}
+
 export function assembleCells(table: TableSpec, runs: RunRecord[], plannedConfigs: Map<string, Record<string, unknown>>): Cell[] {
   const cells: Cell[] = [];
   for (const row of table.rows) {
     for (const col of table.columns) {
       const paper = table.paper?.[row.name]?.[col.name] ?? undefined;
-      const cell: Cell = { row: row.name, column: col.name, values: [], pending: 0, paper: paper ?? undefined };
+      const cell: Cell = { row: row.name, column: col.name, values: [], runs: [], pending: 0, missing: 0, paper: paper ?? undefined };
       // A method acnn does not run (GAN-Inpainting, WLS-RF): paper value only.
       if (!isPaperOnly(row) && !isPaperOnly(col)) {
-        const metric = col.metric ?? row.metric ?? `${col.name}.accuracy`;
+        const metric = cellMetric(row, col);
         let foldStd: number | undefined;
         for (const run of runs) {
           const config = plannedConfigs.get(run.id) ?? run.config;
           if (!matches(config, row.where) || !matches(config, col.where)) continue;
           const v = run.meta?.status === 'done' ? metricValue(run.eval, metric) : undefined;
-          if (v === undefined) cell.pending++;
+          if (v === undefined && run.meta?.status === 'done') cell.missing++;
+          else if (v === undefined) cell.pending++;
           else {
             cell.values.push(v);
+            cell.runs.push(run.id);
             if (metric.endsWith('.foldMean')) foldStd = metricValue(run.eval, metric.replace(/foldMean$/, 'foldStd'));
           }
         }

@@ -31,6 +31,8 @@ export interface RunMeta {
   resumedFrom?: number[];
   /** What the weights started from (model.pretrained / model.init), with the layers that did not fit. */
   init?: InitRecord;
+  /** How the model ran on this backend (crop, PG-units) and where each choice came from. */
+  execution?: { crop: string; pgUnits: string; backend: string; source: { crop: string; pgUnits: string }; readsAreFree: boolean };
   /** The data the run was trained on (train/data-fingerprint.ts): a resume on other data stops. */
   data?: DataFingerprint;
 }
@@ -127,6 +129,8 @@ export interface AttentionSample {
   /** The 24 region centres (input pixels) and each patch window's side in input pixels. */
   points: number[];
   window: number;
+  /** Each window's top-left corner in input pixels (x, y per region): the exact square the model crops. */
+  corners?: number[];
   /** Gated variants: the 24 alphas; gACNN: the global weight. */
   alpha?: number[];
   alphaGlobal?: number;

@@ -196,6 +196,7 @@ export interface ModelConfig {
    */
   pretrained: string | null;
   init?: ModelInit;
+  execution?: ExecutionSettings;
 }
 /**
  * DLP-CNN settings (variant dlpcnn only).
@@ -237,6 +238,19 @@ export interface ModelInit {
  */
 export interface Where {
   [k: string]: unknown;
+}
+/**
+ * How the patch crop and the 24 PG-units run. Every choice gives the same results; auto (or leaving a key out) takes the plan measured fastest for the backend, recorded in meta.json. Not part of the run id.
+ */
+export interface ExecutionSettings {
+  /**
+   * Patch crop: host (copy on the host; a device sync on GPU backends), ops (pad + slices), gather (one gather of precomputed indices), or auto.
+   */
+  crop?: 'auto' | 'host' | 'ops' | 'gather';
+  /**
+   * PG-units: loop (24 small graphs with native convolutions), batched (one grouped graph, im2col + batched matmul), or auto.
+   */
+  pgUnits?: 'auto' | 'loop' | 'batched';
 }
 /**
  * Training data mix and schedule.

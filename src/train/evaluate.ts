@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { regionPoints } from '../model/regions.js';
-import { FEATURE_STRIDE } from '../model/crop.js';
+import { FEATURE_STRIDE, cropCorners } from '../model/crop.js';
 import type { AcnnModel } from '../model/types.js';
 import type { Batch } from '../data/types.js';
 import { summariseTest } from './metrics.js';
@@ -36,8 +36,8 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
     const points = regionPoints(batch.landmarks, inputSize);
     const out = tf.tidy(() => {
       const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
-      const pts = tf.tensor3d(points, [batch.size, 24, 2]);
-      const o = model.forward(images, pts, false);
+      // Host points: the model needs no read-back of them (a device sync on GPU backends).
+      const o = model.forward(images, points, false);
       const onehot = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), o.logits.shape[1]);
       const loss = tf.losses.softmaxCrossEntropy(onehot, o.logits, undefined, undefined, tf.Reduction.NONE);
       return { pred: o.logits.argMax(1), loss, alpha: o.alpha, alphaGlobal: o.alphaGlobal, norms: o.patchNorms };
@@ -61,7 +61,7 @@ export async function evaluateTestSet(model: AcnnModel, test: TestData, inputSiz
     }
     const coverage = norms ? patchCoverage(batch.occluderMasks, batch.size, inputSize, points, geometry) : undefined;
     if (norms && coverage) patches.add(norms, coverage, !!batch.occluderMasks, alpha, alphaGlobal);
-    keepSamples(samples, batch, { pred, points, alpha, alphaGlobal, coverage, inputSize, window: geometry.patchSide * FEATURE_STRIDE });
+    keepSamples(samples, batch, { pred, points, alpha, alphaGlobal, coverage, inputSize, geometry });
   }
   const result: TestResult = summariseTest(labels, preds, losses, model.options.numClasses, test.folds && test.folds > 1 ? { of: folds, k: test.folds } : undefined);
   const diag = patches.result();
@@ -76,7 +76,7 @@ interface BatchOutputs {
   alphaGlobal?: Float32Array;
   coverage?: Float32Array;
   inputSize: number;
-  window: number;
+  geometry: { mapSide: number; patchSide: number };
 }
 
 function keepSamples(samples: Evaluation['samples'], batch: Batch, o: BatchOutputs): void {
@@ -85,13 +85,18 @@ function keepSamples(samples: Evaluation['samples'], batch: Batch, o: BatchOutpu
   for (let i = 0; i < batch.size && samples.length < ATTENTION_SAMPLES; i++) {
     const rgb = Uint8Array.from(batch.images.subarray(i * px, (i + 1) * px), (v) => Math.round(v * 255));
     const slice = (a: Float32Array | undefined) => (a ? Array.from(a.subarray(i * R, (i + 1) * R), round4) : undefined);
+    const points = o.points.subarray(i * R * 2, (i + 1) * R * 2);
+    // The windows the model crops, in input pixels (map corners are row, column: swapped to x, y).
+    const cells = cropCorners(points, o.geometry.mapSide, o.geometry.patchSide);
+    const corners = Array.from({ length: R * 2 }, (_, k) => cells[k ^ 1] * FEATURE_STRIDE);
     const s: Evaluation['samples'][number] = {
       id: batch.ids[i],
       label: batch.labels[i],
       pred: o.pred[i],
       image: '',
-      points: Array.from(o.points.subarray(i * R * 2, (i + 1) * R * 2)),
-      window: o.window,
+      points: Array.from(points),
+      window: o.geometry.patchSide * FEATURE_STRIDE,
+      corners,
       rgb,
     };
     const alpha = slice(o.alpha);

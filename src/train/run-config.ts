@@ -49,6 +49,8 @@ export function modelOptionsOf(cfg: RunConfig): ModelOptions {
     ...(m.patchDropout !== undefined ? { patchDropout: m.patchDropout } : {}),
     ...(m.classifierInit !== undefined ? { classifierInit: m.classifierInit } : {}),
     ...(m.classifierBatchNorm !== undefined ? { classifierBatchNorm: m.classifierBatchNorm } : {}),
+    crop: m.execution?.crop,
+    pgUnits: m.execution?.pgUnits,
   };
 }
 

@@ -109,6 +109,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
 
   const seed = cfg.train.seed;
   const model = buildModel(modelOptionsOf(cfg), deriveSeed(seed, 'init'));
+  meta.execution = model.execution;
   const sgd = createOptimizer(cfg.train.optimizer, cfg.train.momentum, cfg.train.weightDecay);
   let startStep = 0;
   let position: unknown;
@@ -259,24 +260,34 @@ async function trainLoop(
     opts.reporter.emit({ type: 'checkpoint', runId: run.id, step });
   };
 
+  // Losses and correct counts stay on the device until `settle` reads them in one go: every step
+  // where a read-back is free (WebAssembly, plain JS), otherwise at logging steps and before
+  // every checkpoint, so a non-finite loss is still caught before it can reach a checkpoint.
+  const pending = new PendingLosses();
+  const settleEveryStep = model.execution.readsAreFree;
+  const settle = async () => {
+    const { losses, correct, firstBad } = await pending.read();
+    if (firstBad) {
+      throw new NonFiniteLossError(
+        `loss became ${firstBad.loss} at step ${firstBad.step} of run ${run.id}; stopped. The last good checkpoint (step ${lastCheckpointStep}) is kept. ` +
+          `Try a lower train.lr (now ${t.lr}) or a warm-up (train.warmup).`,
+      );
+    }
+    window.loss += losses.reduce((a, b) => a + b, 0);
+    window.correct += correct;
+  };
+
   try {
     for (let step = startStep; step < steps; step++) {
       const lr = learningRate(t.lr, t.lrPolicy as LrPolicy, step, steps, t.warmup ?? 0);
       let summed: Record<string, tf.Tensor> | undefined;
-      let stepLoss = 0;
+      const microLosses: tf.Scalar[] = [];
+      const microCorrect: tf.Scalar[] = [];
       for (let micro = 0; micro < accumulate; micro++) {
         const batch = await loader.next();
         const { loss, correct, grads } = gradientStep(model, variables, batch, inputSize, deriveSeed(seed, 'dropout', step, micro), gateLoss);
-        if (!Number.isFinite(loss)) {
-          for (const g of Object.values(grads)) g.dispose();
-          if (summed) for (const g of Object.values(summed)) g.dispose();
-          throw new NonFiniteLossError(
-            `loss became ${loss} at step ${step + 1} of run ${run.id}; stopped. The last good checkpoint (step ${lastCheckpointStep}) is kept. ` +
-              `Try a lower train.lr (now ${t.lr}) or a warm-up (train.warmup).`,
-          );
-        }
-        stepLoss += loss / accumulate;
-        window.correct += correct;
+        microLosses.push(loss);
+        microCorrect.push(correct);
         window.seen += batch.size;
         if (!summed) summed = grads;
         else {
@@ -288,6 +299,15 @@ async function trainLoop(
           }
         }
       }
+      pending.push(step + 1, microLosses, microCorrect);
+      if (settleEveryStep) {
+        try {
+          await settle();
+        } catch (err) {
+          for (const g of Object.values(summed!)) g.dispose();
+          throw err;
+        }
+      }
       if (accumulate > 1) {
         for (const name of Object.keys(summed!)) {
           const g = summed![name];
@@ -297,10 +317,12 @@ async function trainLoop(
       }
       sgd.apply(variables, summed!, lr);
       for (const g of Object.values(summed!)) g.dispose();
-      window.loss += stepLoss;
 
       const done = step + 1;
-      if (done % logEvery === 0 || done === steps) {
+      const logNow = done % logEvery === 0 || done === steps;
+      const checkpointNow = opts.shouldStop() || done % checkpointEvery === 0 || done === steps;
+      if (logNow || checkpointNow) await settle();
+      if (logNow) {
         const seconds = (performance.now() - window.started) / 1000;
         const stepsInWindow = window.seen / (t.batchSize * accumulate);
         const row = {
@@ -335,39 +357,70 @@ async function trainLoop(
     }
     return false;
   } finally {
+    pending.dispose();
     await loader.close();
   }
 }
 
-/** Forward + backward on one micro-batch; returns host numbers and the gradients (caller disposes). */
+/** Per-step losses (mean over micro-batches) and correct counts, kept on the device until read. */
+class PendingLosses {
+  private steps: { step: number; loss: tf.Scalar; correct: tf.Scalar }[] = [];
+
+  push(step: number, microLosses: tf.Scalar[], microCorrect: tf.Scalar[]): void {
+    const loss = microLosses.length === 1 ? microLosses[0] : (tf.tidy(() => tf.div(tf.addN(microLosses), microLosses.length)) as tf.Scalar);
+    const correct = microCorrect.length === 1 ? microCorrect[0] : (tf.tidy(() => tf.addN(microCorrect)) as tf.Scalar);
+    if (microLosses.length > 1) tf.dispose([...microLosses, ...microCorrect]);
+    this.steps.push({ step, loss, correct });
+  }
+
+  /** One read-back for everything pending; the first non-finite loss, if any, with its step. */
+  async read(): Promise<{ losses: number[]; correct: number; firstBad?: { step: number; loss: number } }> {
+    if (this.steps.length === 0) return { losses: [], correct: 0 };
+    const all = tf.tidy(() => tf.concat([tf.stack(this.steps.map((s) => s.loss)), tf.cast(tf.stack(this.steps.map((s) => s.correct)), 'float32')]));
+    const values = (await all.data()) as Float32Array;
+    all.dispose();
+    const n = this.steps.length;
+    const losses = Array.from(values.subarray(0, n));
+    const correct = values.subarray(n).reduce((a, b) => a + b, 0);
+    const bad = losses.findIndex((l) => !Number.isFinite(l));
+    const firstBad = bad >= 0 ? { step: this.steps[bad].step, loss: losses[bad] } : undefined;
+    this.dispose();
+    return { losses, correct, firstBad };
+  }
+
+  dispose(): void {
+    for (const s of this.steps) tf.dispose([s.loss, s.correct]);
+    this.steps = [];
+  }
+}
+
 /** Beyond the paper: the gate-supervision loss's weight and the patch geometry it needs. */
 export interface GateLoss {
   weight: number;
   geometry: PatchGeometry;
 }
 
+/** Forward + backward on one micro-batch; the loss and the correct count stay on the device (caller disposes). */
 function gradientStep(model: AcnnModel, variables: tf.Variable[], batch: Batch, inputSize: number, dropoutSeed: number, gateLoss?: GateLoss) {
-  // Region centres rounded to whole pixels, as the released nets do (facts §1; regions.ts).
+  // Region centres rounded to whole pixels, as the released nets do (facts §1; regions.ts); they
+  // come from host landmarks, so the crop needs no read-back.
   const points = regionPoints(batch.landmarks, inputSize);
   // Gate supervision pulls alpha towards the uncovered fraction of each patch window.
   const coverage = gateLoss ? patchCoverage(batch.occluderMasks, batch.size, inputSize, points, gateLoss.geometry) : undefined;
-  let correct = 0;
+  let correct: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const images = tf.tensor4d(batch.images, [batch.size, inputSize, inputSize, 3]);
-    const pts = tf.tensor3d(points, [batch.size, 24, 2]);
     const labels = tf.tensor1d(batch.labels, 'int32');
-    const out = model.forward(images, pts, true, labels, dropoutSeed);
+    const out = model.forward(images, points, true, labels, dropoutSeed);
     const onehot = tf.oneHot(labels, out.logits.shape[1]);
     let loss = tf.losses.softmaxCrossEntropy(onehot, out.logits) as tf.Scalar;
     if (out.auxLoss) loss = loss.add(out.auxLoss);
     if (gateLoss && coverage && out.alpha) loss = loss.add(gateSupervisionLoss(out.alpha, coverage, gateLoss.weight));
     out.patchNorms?.dispose();
-    correct = tf.tidy(() => out.logits.argMax(1).equal(labels).sum().dataSync()[0]);
+    correct = tf.keep(tf.tidy(() => out.logits.argMax(1).equal(labels).sum() as tf.Scalar));
     return loss;
   }, variables);
-  const loss = value.dataSync()[0];
-  value.dispose();
-  return { loss, correct, grads: grads as Record<string, tf.Tensor> };
+  return { loss: value, correct: correct!, grads: grads as Record<string, tf.Tensor> };
 }
 
 /** The attention-map figure's input: the first test images as PNG and what the model did on them. */

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { BACKEND_CHOICES } from '../../engine/backend.js';
 
 interface Args {
   spec: string;
@@ -11,6 +12,7 @@ interface Args {
   results: string;
   cache: string;
   workers: string;
+  report?: boolean;
 }
 
 const cmd: CommandModule<object, Args> = {
@@ -24,9 +26,9 @@ const cmd: CommandModule<object, Args> = {
       .option('force', { type: 'boolean', describe: 'Rerun finished runs from scratch' })
       .option('backend', {
         type: 'string',
-        choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'],
+        choices: [...BACKEND_CHOICES],
         default: 'auto',
-        describe: 'TensorFlow.js backend; auto takes the first that loads (tfjs-node-gpu, tfjs-node, wasm, cpu)',
+        describe: 'TensorFlow.js backend; auto takes the first that loads (tfjs-node-gpu, tfjs-node, wasm, cpu); webgpu only by name (npm run install:webgpu)',
       })
       .option('json', { type: 'boolean', describe: 'One JSON event per line on stdout (for scripts)' })
       .option('quiet', { type: 'boolean', describe: 'Print nothing but failures' })
@@ -37,7 +39,9 @@ const cmd: CommandModule<object, Args> = {
         default: 'auto',
         describe: 'Runs trained at once, each in its own process; auto = one per core on the single-threaded WebAssembly/JS backends, 1 on native TensorFlow',
       })
+      .option('report', { type: 'boolean', describe: 'Write results/<spec>/REPORT.md and its figures at the end (as acnn report does)' })
       .example('$0 run configs/quickstart.yaml', 'the main job on the built-in synthetic dataset')
+      .example('$0 run configs/quickstart.yaml --report', 'the same, then the report with its figures')
       .example('$0 run configs/table2.yaml --set train.iterations=1000', 'a shorter Table II'),
   handler: async (args) => {
     const { runSpec } = await import('../../train/run-spec.js');
@@ -51,8 +55,9 @@ const cmd: CommandModule<object, Args> = {
     const mode = chooseProgressMode(args);
     const launcher = workers > 1 ? new LocalLauncher({ workers, display: createDisplay(mode, 'runs') }) : undefined;
     const reporter = createReporter(mode);
+    let result: Awaited<ReturnType<typeof runSpec>>;
     try {
-      const result = await runSpec(args.spec, {
+      result = await runSpec(args.spec, {
         launcher,
         reporter,
         set: args.set,
@@ -69,6 +74,12 @@ const cmd: CommandModule<object, Args> = {
     } finally {
       reporter.close();
     }
+    // Not after Ctrl-C: the user asked to stop.
+    if (result.exitCode === 130) return;
+    const { reportAfterRun } = await import('../../report/write-report.js');
+    const said = await reportAfterRun(result.loaded, { resultsDir: args.results, write: !!args.report });
+    if (args.json) console.log(JSON.stringify({ type: 'report', file: said.file ?? null, written: !!args.report && !!said.file, message: said.message }));
+    else if (!args.quiet) console.error(said.message);
   },
 };
 export default cmd;
