@@ -154,10 +154,11 @@ describe('run ids: what changes results, and nothing else', function () {
     assert.deepEqual(a, b);
   });
 
-  it('logging, evaluation and checkpoint intervals keep the ids; the learning rate does not', async () => {
+  it('logging, evaluation and checkpoint intervals and the execution plan keep the ids; the learning rate does not', async () => {
     const base = await ids(table2);
     assert.deepEqual(await ids(table2, { set: ['train.logEvery=7'] }), base);
     assert.deepEqual(await ids(table2, { set: ['train.evalEvery=100', 'train.checkpointEvery=3'] }), base);
+    assert.deepEqual(await ids(table2, { set: ['model.execution.crop=gather'] }), base);
     const lr = await ids(table2, { set: ['train.lr=0.0123'] });
     assert.equal(lr.filter((id, i) => id === base[i]).length, 0);
   });
