@@ -1,37 +1,10 @@
 // The spec API in-process: composition, expansion, run ids, sweeps, and the generated types.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadSpec, expandRuns, expandSweep, runId, SpecError } from '../src/spec/index.js';
+import { MINI, specError, tmpSpec } from './helpers/spec.js';
 
 const F = 'test/fixtures/specs';
-
-async function specError(p: Promise<unknown>): Promise<SpecError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected a SpecError');
-}
-
-function tmpSpec(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'acnn-spec-'));
-  const f = join(dir, 'spec.yaml');
-  writeFileSync(f, text);
-  return f;
-}
-
-const MINI = `datasets:
-  synthetic: {format: synthetic, train: 100, test: 20}
-train:
-  data: [{dataset: synthetic, split: train}]
-  iterations: 10
-test:
-  clean: {dataset: synthetic, split: test}
-`;
 
 describe('spec API', function () {
   this.timeout(30_000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { manifestTrials, summarize, summaryCsv, sweepState, writeManifest, type SweepState } from '../src/sweep/index.js';
@@ -112,5 +112,85 @@ describe('sweep: Slurm executor on a real cluster', function () {
     assert.equal(summary.status, 0, summary.stderr);
     const csv = (d: string) => readFileSync(path.join(d, 'results', 'tiny', 'sweep', 'summary.csv'), 'utf8');
     assert.equal(csv(dirs.slurm), csv(dirs.local));
+  });
+});
+
+describe('Slurm: a task cancelled or requeued mid-run resumes', function () {
+  this.timeout(900_000);
+  let root: string;
+  before(function () {
+    const problem = clusterProblem();
+    if (problem) {
+      if (process.env.ACNN_SLURM_TEST === '1') throw new Error(`ACNN_SLURM_TEST=1 but the Slurm cluster is not usable: ${problem}`);
+      skipBecause(this, `${problem} (set ACNN_SLURM_TEST=1 to make that a failure)`);
+    }
+    root = mkdtempSync(path.join(os.tmpdir(), 'acnn-slurm-requeue-'));
+  });
+  after(() => root && !process.env.ACNN_KEEP_TMP && rmSync(root, { recursive: true, force: true }));
+
+  /** meta.json of the sweep's one run, once it exists. */
+  const metaOf = (results: string): { status?: string; step?: number; checkpointStep?: number; resumedFrom?: number[] } => {
+    const base = path.join(results, 'req');
+    const id = existsSync(base) ? readdirSync(base).find((d) => /^[0-9a-f]{10}$/.test(d)) : undefined;
+    const file = id && path.join(base, id, 'meta.json');
+    return file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  };
+  const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
+    const end = Date.now() + timeoutMs;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  it('scontrol requeue, then scancel, then acnn sweep again: the run ends as an uninterrupted one', async () => {
+    // One trial, long enough (24 steps, a checkpoint every 3) to be caught mid-run twice.
+    const spec = tinySpec('req')
+      .replace('iterations: 5', 'iterations: 24\n  checkpointEvery: 3\n  logEvery: 1')
+      .replace(/sweep:[\s\S]*$/, 'sweep:\n  seeds: [1]\n  objective: {metric: clean.accuracy, mode: max}\n');
+    const acnn = (cwd: string, ...args: string[]) => {
+      const [file, ...p] = acnnCommand();
+      return spawnSync(file, [...p, ...args], { cwd, encoding: 'utf8', timeout: 540_000 });
+    };
+    const dirs = { local: path.join(root, 'local'), slurm: path.join(root, 'slurm') };
+    for (const d of Object.values(dirs)) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'req.yaml'), spec);
+    }
+    const submit = () => {
+      const sub = acnn(dirs.slurm, 'sweep', 'req.yaml', '--executor', 'slurm', '--partition', 'debug', '--mem', '1G', '--time', '00:10:00', '--backend', 'cpu', '--json');
+      assert.equal(sub.status, 0, sub.stderr + sub.stdout);
+      return (JSON.parse(sub.stdout.trim().split('\n').pop()!) as { jobId: string }).jobId;
+    };
+    const results = path.join(dirs.slurm, 'results');
+    const jobId = submit();
+    const task = `${jobId}_0`;
+
+    // Requeued (preemption, a node failure): Slurm stops the task and starts it again; it resumes.
+    await until('a checkpoint of the first attempt', () => metaOf(results).status === 'running' && (metaOf(results).checkpointStep ?? 0) >= 3, 300_000);
+    assert.ok((metaOf(results).step ?? 0) < 24, 'the run finished before it could be requeued');
+    execFileSync('scontrol', ['requeue', task]);
+    await until('the requeued task to resume', () => (metaOf(results).resumedFrom ?? []).length >= 1 && metaOf(results).status === 'running', 300_000);
+
+    // Cancelled: the task checkpoints on SIGTERM (or is killed after KillWait); acnn sweep again resumes it.
+    const resumedAt = metaOf(results).resumedFrom![0];
+    await until('a checkpoint after the resume', () => (metaOf(results).checkpointStep ?? 0) > resumedAt, 300_000);
+    assert.ok((metaOf(results).step ?? 0) < 24, 'the run finished before it could be cancelled');
+    execFileSync('scancel', [task]);
+    await afterJob(jobId, results, 'req', 120_000);
+    assert.notEqual(metaOf(results).status, 'done');
+    const second = submit();
+    const local = acnn(dirs.local, 'sweep', 'req.yaml', '--workers', '1', '--backend', 'cpu', '--json');
+    assert.equal(local.status, 0, local.stderr);
+    await afterJob(second, results, 'req', 420_000);
+
+    const meta = metaOf(results);
+    assert.equal(meta.status, 'done');
+    assert.equal(meta.resumedFrom!.length, 2, JSON.stringify(meta.resumedFrom));
+    const evalOf = (r: string) => {
+      const base = path.join(r, 'req');
+      return readFileSync(path.join(base, readdirSync(base).find((d) => /^[0-9a-f]{10}$/.test(d))!, 'eval.json'), 'utf8');
+    };
+    assert.equal(evalOf(results), evalOf(path.join(dirs.local, 'results')));
   });
 });

@@ -17,13 +17,17 @@ export interface CsvOptions {
 /**
  * acnn's one CSV reader (csv-parse): RFC 4180 quoting (a quoted field may hold commas, and ""
  * inside quotes is one "), fields trimmed, records of any length, blank lines skipped, CRLF and
- * a byte-order mark tolerated. A malformed file (an unclosed quote) is a UserError naming it.
+ * a byte-order mark tolerated, a quote inside an unquoted field kept as a character (the row's
+ * own checks then judge it). A malformed file (an unclosed quote) is a UserError naming it:
+ * past such a quote csv-parse cannot tell where records end, so skipping the record could
+ * silently drop the ones after it.
  */
 export function parseCsv(text: string, file: string, opts: CsvOptions = {}): CsvRecord[] {
   try {
     const out = parse(text, {
       delimiter: opts.delimiter ?? ',',
       relax_column_count: true,
+      relax_quotes: true,
       trim: true,
       bom: true,
       skip_empty_lines: true,

@@ -51,11 +51,16 @@ export function clampBox(box: CropBox, width: number, height: number): CropBox |
 export async function decodeImageFile(file: string, crop?: CropBox): Promise<RgbImage & { crop?: CropBox }> {
   let buf: Buffer;
   try {
+    // A pipe or device under an image's name would block the read forever, or never end.
+    if (!(await fs.stat(file)).isFile()) throw new DataError(file, 'not a regular file (a folder, pipe or device)', 'other');
     buf = await fs.readFile(file);
   } catch (err) {
+    if (err instanceof DataError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(err)})`, code === 'ENOENT' ? 'missing-file' : 'other');
+    if (code === 'ENOENT') throw new DataError(file, 'file not found (or a symbolic link to nothing)', 'missing-file');
+    throw new DataError(file, code === 'ELOOP' ? 'cannot read: a loop of symbolic links' : `cannot read (${code ?? String(err)})`, 'other');
   }
+  if (buf.length === 0) throw new DataError(file, 'empty file (0 bytes)', 'corrupt-image');
   return decodeImageBuffer(buf, file, crop);
 }
 

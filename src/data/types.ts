@@ -5,7 +5,8 @@ export const NUM_CLASSES = CLASSES.length;
 
 /** A problem found while reading a dataset: reported, counted, and the sample skipped. */
 export interface DataProblem {
-  kind: 'missing-file' | 'corrupt-image' | 'bad-label' | 'bad-landmarks' | 'no-face' | 'other';
+  /** bad-record: a row or file that cannot be read as one sample (wrong field count, wrong pixel count). */
+  kind: 'missing-file' | 'corrupt-image' | 'bad-label' | 'bad-landmarks' | 'bad-record' | 'no-face' | 'other';
   file: string;
   line?: number;
   message: string;

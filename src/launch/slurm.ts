@@ -108,6 +108,11 @@ export interface SbatchScriptOptions {
  */
 export function sbatchScript(o: SbatchScriptOptions): string {
   const s = o.settings;
+  // An #SBATCH line ends at a newline, and what follows would be run by bash: a value that holds
+  // one (a hostile spec, a pasted option) is refused, not written.
+  for (const [key, v] of [['partition', s.partition], ['account', s.account], ['time', s.time], ['mem', s.mem], ...(s.extraArgs ?? []).map((a) => ['extraArgs', a])] as [string, unknown][]) {
+    if (typeof v === 'string' && /[\r\n\0]/.test(v)) throw new UserError(`sweep.slurm.${key}: ${JSON.stringify(v)} holds a line break; an sbatch option is one line`);
+  }
   const lines = ['#!/bin/bash', `#SBATCH --job-name=${o.jobName}`, `#SBATCH --array=${o.array}`];
   if (s.partition) lines.push(`#SBATCH --partition=${s.partition}`);
   if (s.account) lines.push(`#SBATCH --account=${s.account}`);

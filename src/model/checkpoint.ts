@@ -48,6 +48,22 @@ export class CheckpointError extends UserError {
   }
 }
 
+/**
+ * A checkpoint that could not be written (a full disk, no permission): names the file it was
+ * writing. The previous checkpoint is untouched (the new one is written beside it and swapped in
+ * only when complete).
+ */
+export class CheckpointWriteError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: NodeJS.ErrnoException,
+  ) {
+    const why = reason.code === 'ENOSPC' ? 'no space left on the device' : reason.code === 'EDQUOT' ? 'disk quota exceeded' : reason.message;
+    super(`cannot write checkpoint file ${file}: ${why}${reason.code ? ` (${reason.code})` : ''}`);
+    this.name = 'CheckpointWriteError';
+  }
+}
+
 interface ModelJson {
   format: string;
   version: number;
@@ -102,10 +118,15 @@ export async function saveCheckpoint(dir: string, model: AcnnModel, opts: SaveOp
   const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const tmp = `${abs}.tmp-${tag}`;
   const old = `${abs}.old-${tag}`;
-  await fs.mkdir(tmp);
+  // The file being written, for the message when the file system refuses it.
+  let writing = tmp;
   try {
-    await writeFileSynced(path.join(tmp, WEIGHTS_BIN), new Uint8Array(data));
-    await writeFileSynced(path.join(tmp, MODEL_JSON), JSON.stringify(json, null, 1) + '\n');
+    await fs.mkdir(tmp);
+    writing = path.join(tmp, WEIGHTS_BIN);
+    await writeFileSynced(writing, new Uint8Array(data));
+    writing = path.join(tmp, MODEL_JSON);
+    await writeFileSynced(writing, JSON.stringify(json, null, 1) + '\n');
+    writing = tmp;
     await fsyncPath(tmp);
     // rename() cannot replace a non-empty directory: move the old one aside first.
     let hadOld = false;
@@ -115,11 +136,13 @@ export async function saveCheckpoint(dir: string, model: AcnnModel, opts: SaveOp
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+    writing = abs;
     await fs.rename(tmp, abs);
     await fsyncPath(parent);
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') throw new CheckpointWriteError(writing, err as NodeJS.ErrnoException);
     throw err;
   }
 }

@@ -4,7 +4,7 @@ export { describeModel, BACKBONES, VARIANTS, NUM_PATCHES, torchvisionSource, typ
 export { regionPoints, roundHalfAway, NUM_REGIONS } from './regions.js';
 export { cropPatches, cropCorners } from './crop.js';
 export { resolveExecution, EXECUTION_TABLE, type CropImpl, type PgUnitsImpl, type ExecutionRequest, type ExecutionInfo, type ExecutionPlan } from './execution.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpointOptions, CheckpointError, type NamedTensor, type LoadedCheckpoint, type SaveOptions, type TensorMapLike } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpointOptions, CheckpointError, CheckpointWriteError, type NamedTensor, type LoadedCheckpoint, type SaveOptions, type TensorMapLike } from './checkpoint.js';
 export { loadPretrained, applyStateDict, backboneOf, TORCHVISION_NAME, type PretrainedResult, type SkippedLayer } from './pretrained.js';
 export { readStateDict, weightFormatOf, type StateDict, type WeightFormat } from './state-dict.js';
 export { UnsafePickleError, PickleError } from './torch-pickle.js';

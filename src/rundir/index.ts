@@ -15,6 +15,8 @@ export type {
   EvalFile,
   PlanFile,
   PlanRun,
+  DataFingerprint,
+  PartFingerprint,
 } from './types.js';
 export { RunDir, specResultsDir, readJsonFile } from './run-dir.js';
 export { processLiveness, observedStatus } from './liveness.js';

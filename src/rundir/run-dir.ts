@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { appendFileSynced, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { canonicalJson } from '../spec/paths.js';
 import type { EvalFile, RunMeta } from './types.js';
 
@@ -11,7 +11,8 @@ export function specResultsDir(resultsDir: string, specName: string): string {
 
 /**
  * One run directory, results/<spec>/<run-id>/ (docs/design.md, "Run directories"). Every file
- * is written atomically, so a reader never sees half of one.
+ * is written atomically (temp file, fsync, rename), so a reader never sees half of one; the one
+ * log, metrics.jsonl, is appended to with an fsync, and its readers skip a cut last line.
  */
 export class RunDir {
   constructor(readonly dir: string) {}
@@ -111,8 +112,14 @@ export class RunDir {
     await writeFileAtomic(this.metricsFile, rows.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 
+  /**
+   * One line per logging step, appended and fsynced (not rewritten: that would cost the whole
+   * file at every step). A kill mid-append can cut only the last line: readMetrics skips it, and
+   * a resume rewrites the file atomically up to the checkpoint (truncateMetrics) before it
+   * appends again, so a cut line is never followed by another.
+   */
   async appendMetrics(row: Record<string, number>): Promise<void> {
-    await fs.appendFile(this.metricsFile, JSON.stringify(row) + '\n');
+    await appendFileSynced(this.metricsFile, JSON.stringify(row) + '\n');
   }
 }
 

@@ -33,6 +33,24 @@ export interface RunMeta {
   init?: InitRecord;
   /** How the model ran on this backend (crop, PG-units) and where each choice came from. */
   execution?: { crop: string; pgUnits: string; backend: string; source: { crop: string; pgUnits: string }; readsAreFree: boolean };
+  /** The data the run was trained on (train/data-fingerprint.ts): a resume on other data stops. */
+  data?: DataFingerprint;
+}
+
+/** What a run reads, keyed by where it is used: `train.data.0`, `test.clean`. */
+export type DataFingerprint = Record<string, PartFingerprint>;
+
+/** One training part or test set of a run. */
+export interface PartFingerprint {
+  dataset: string;
+  split: string;
+  samples: number;
+  /** sha256 of the sorted "id label" lines. */
+  ids: string;
+  /** sha256 of each file's size (in-memory pixels: their bytes), in id order. */
+  files: string;
+  /** sha256 of the 68 points of each sample, in id order. */
+  landmarks: string;
 }
 
 export interface InitRecord {

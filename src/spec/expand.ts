@@ -12,6 +12,7 @@ import { cloneNode, emptyMap, fromPlain, getNode, indexPositions, lookupPos, set
 import type { LoadedSpec, PlannedRun, RunConfig, SweepOptions } from './types.js';
 import { checkRunKey, runAjv } from './validate.js';
 import { Rng, deriveSeed } from '../util/rng.js';
+import { identityOf, NOT_IN_RUN_ID } from './identity.js';
 import { flatten } from '../util/dotted.js';
 
 /** One setting of an axis: dotted key -> value (a located node), plus tags. */
@@ -28,16 +29,14 @@ interface Alternative {
 type Axis = Alternative[];
 
 /**
- * Short, stable id of a run config: sha256 of its canonical JSON (defaults applied, keys sorted),
- * 10 hex chars. model.execution is left out: it changes how a run computes, not what, so the
- * same experiment keeps its id (and its results) under any execution plan.
+ * Short, stable id of a run config: sha256 of the canonical JSON (defaults applied, keys sorted)
+ * of the settings that change results (identity.ts lists the keys it leaves out), 10 hex chars.
  */
 export function runId(config: RunConfig): string {
   const copy = deepClone(config) as unknown as Record<string, unknown>;
   if (copy.tags === undefined) copy.tags = {};
   getValidators().run(copy); // applies defaults, so a written-out default gives the same id
-  if (isPlainObject(copy.model)) delete copy.model.execution;
-  return createHash('sha256').update(canonicalJson(copy)).digest('hex').slice(0, 10);
+  return createHash('sha256').update(canonicalJson(identityOf(copy))).digest('hex').slice(0, 10);
 }
 
 function seqItems(tree: LMap, path: Seg[]): LNode[] {
@@ -96,10 +95,27 @@ function* product(axes: Axis[]): Generator<Alternative[]> {
   for (const alt of first) for (const tail of product(rest)) yield [alt, ...tail];
 }
 
+/**
+ * Most runs one spec may expand into. Far above any paper table (Table II is 24 runs), and low
+ * enough that a typo such as a matrix over a long list of values fails at once rather than
+ * planning millions of runs.
+ */
+export const MAX_RUNS = 10_000;
+
+/** A problem when the axes (and `extra` alternatives, e.g. random trials) make more than MAX_RUNS runs. */
+function runCountProblem(lengths: number[]): string | undefined {
+  const n = lengths.reduce((a, b) => a * b, 1);
+  if (n <= MAX_RUNS) return undefined;
+  return `the spec expands into ${n > 1e15 ? n.toExponential(1) : n} runs (${lengths.join(' x ')}); at most ${MAX_RUNS} are planned at once: split it into several specs or use fewer values`;
+}
+
 /** Builds, resolves and validates the runs of the given axes; throws SpecError with every problem. */
 function planRuns(loaded: LoadedSpec, axes: Axis[]): PlannedRun[] {
   const { tree, env } = internalsOf(loaded);
   const problems = new Problems();
+  const tooMany = runCountProblem(axes.map((a) => a.length));
+  if (tooMany) problems.add({ file: loaded.file }, '', tooMany);
+  problems.throwIfAny(loaded.file);
   const base = cloneNode(tree);
   for (const k of EXPANSION_KEYS) base.entries.delete(k);
   const out: { config: RunConfig; pos?: Pos }[] = [];
@@ -133,7 +149,13 @@ function planRuns(loaded: LoadedSpec, axes: Axis[]): PlannedRun[] {
   ids.forEach((id, i) => {
     const j = seen.get(id);
     if (j !== undefined) {
-      problems.add(out[i].pos ?? { file: loaded.file }, '', `run ${i + 1} has the same config as run ${j + 1} (id ${id}): remove one, or tell them apart with different tags`);
+      const where = out[i].pos ?? { file: loaded.file };
+      const fix = 'remove one, or tell them apart with different tags';
+      if (canonicalJson(out[i].config) === canonicalJson(out[j].config)) problems.add(where, '', `run ${i + 1} has the same config as run ${j + 1} (id ${id}): ${fix}`);
+      else {
+        const ignored = NOT_IN_RUN_ID.map((e) => e.key).join(', ');
+        problems.add(where, '', `run ${i + 1} has the same id as run ${j + 1} (${id}): they differ only in settings that do not change results (${ignored}); ${fix}`);
+      }
     } else seen.set(id, i);
   });
   problems.throwIfAny(loaded.file);
@@ -207,6 +229,12 @@ export function expandSweep(loaded: LoadedSpec, cli: SweepOptions = {}): Planned
   const random = isPlainObject(sweep.random) ? sweep.random : undefined;
   if (random && isPlainObject(random.params)) {
     const trials = cli.trials ?? (random.trials as number);
+    const seedCount = (cli.seeds ?? (sweep.seeds as number[] | undefined) ?? (spec.seeds as number[] | undefined))?.length ?? 1;
+    const tooMany = runCountProblem([...axes.map((a) => a.length), trials, seedCount]);
+    if (tooMany) {
+      problems.add(getNode(tree, ['sweep', 'random', 'trials'])?.pos ?? { file: loaded.file }, 'sweep.random.trials', tooMany);
+      problems.throwIfAny(loaded.file);
+    }
     const seed = (random.seed as number) ?? 0;
     const params = Object.entries(random.params) as [string, Record<string, unknown>][];
     const add = (p: Seg[], m: string, atKey = false) => {

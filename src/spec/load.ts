@@ -19,6 +19,9 @@ export interface SpecInternals {
 }
 export const internals = new WeakMap<LoadedSpec, SpecInternals>();
 
+/** What an extends target must be called: a spec names other specs, never arbitrary files. */
+const SPEC_EXTENSION = /\.ya?ml$/i;
+
 /** Keys a file does not pass on to the files that extend it. */
 const NOT_INHERITED = ['name', 'description', 'extends'];
 
@@ -50,6 +53,10 @@ function loadChain(file: string, stack: string[], problems: Problems, at: Pos | 
       }
       if (statSync(target).isDirectory()) {
         problems.add(t.pos, 'extends', `extends target ${displayFile(target)} is a folder, not a spec file`);
+        continue;
+      }
+      if (!SPEC_EXTENSION.test(target)) {
+        problems.add(t.pos, 'extends', `extends target ${displayFile(target)} is not a spec file: extends names .yaml or .yml files only`);
         continue;
       }
       const base = loadChain(target, [...stack, file], problems, t.pos);

@@ -3,9 +3,9 @@
  * every later step (extends merge, --set, interpolation, expansion, validation) can point a
  * problem at the text that produced it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
-import { Problems, type Pos } from './errors.js';
+import { displayFile, Problems, type Pos } from './errors.js';
 import { isPlainObject, pathKey, type Seg } from './paths.js';
 
 export type MergeTag = 'replace' | 'append';
@@ -36,18 +36,78 @@ export function emptyMap(pos: Pos): LMap {
   return { kind: 'map', entries: new Map(), pos };
 }
 
+/**
+ * A spec file is small: anything larger is not one (and reading a device or a huge file whole
+ * would hang or exhaust memory before any message could be printed).
+ */
+export const MAX_SPEC_BYTES = 1 << 20;
+
+/**
+ * Values that aliases may add to a document. Each alias is expanded into a copy of what it
+ * names, so nested aliases multiply ("billion laughs": 9 lines of 10 aliases name 10^9 values);
+ * a spec that reuses a block a few times stays far below this.
+ */
+export const MAX_ALIAS_VALUES = 10_000;
+
+/** YAML's own tags that acnn accepts (the core schema's); every other tag is an error. */
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
 /** Reads and parses one YAML file. Syntax problems go to `problems`; returns undefined when unusable. */
 export function parseYamlFile(file: string, problems: Problems, at?: Pos): LMap | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a spec file' : (err as Error).message;
-    problems.add(at ?? { file }, '', `cannot read spec file ${file}: ${why}`);
+  const text = readSpecText(file, problems, at);
+  return text === undefined ? undefined : parseYamlText(text, file, problems);
+}
+
+/** The text of a spec file: a regular file of at most MAX_SPEC_BYTES (not a folder, device or pipe). */
+function readSpecText(file: string, problems: Problems, at: Pos | undefined): string | undefined {
+  const fail = (why: string) => {
+    problems.add(at ?? { file }, '', `cannot read spec file ${displayFile(file)}: ${why}`);
     return undefined;
+  };
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    return fail(fsReason(err));
   }
-  return parseYamlText(text, file, problems);
+  if (st.isDirectory()) return fail('is a folder, not a spec file');
+  if (!st.isFile()) return fail('is not a regular file (a device, pipe or socket)');
+  if (st.size > MAX_SPEC_BYTES) return fail(`${st.size} bytes; a spec file is at most ${MAX_SPEC_BYTES} bytes`);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    return fail(fsReason(err));
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    return fail('not UTF-8 text');
+  }
+}
+
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'ELOOP') return 'a loop of symbolic links';
+  if (code === 'EACCES') return 'permission denied';
+  return (err as Error).message;
+}
+
+/** State of one document's conversion into a located tree. */
+interface Converter {
+  doc: Document;
+  posOf: (offset: number | undefined) => Pos;
+  problems: Problems;
+  /** Values aliases may still add (MAX_ALIAS_VALUES to start with); below 0 the document is refused. */
+  aliasBudget: number;
+  /** The outermost alias being expanded: where an over-budget document is reported. */
+  alias?: { pos: Pos; path: string };
+  /**
+   * What each alias node names (null: nothing). An alias is met again each time the alias
+   * around it is expanded, and the yaml package's resolve() searches the whole document.
+   */
+  targets: Map<YNode, YNode | null>;
 }
 
 export function parseYamlText(text: string, file: string, problems: Problems): LMap | undefined {
@@ -67,7 +127,7 @@ export function parseYamlText(text: string, file: string, problems: Problems): L
     return undefined;
   }
   const before = problems.size;
-  const root = convert(doc.contents as YNode, doc, posOf, problems, [], 0);
+  const root = convert(doc.contents as YNode, { doc, posOf, problems, aliasBudget: MAX_ALIAS_VALUES, targets: new Map() }, [], 0);
   if (problems.size > before) return undefined;
   if (root.kind !== 'map') {
     problems.add(root.pos, '', `expected a map of spec keys (datasets, model, train, test, ...), found ${root.kind === 'seq' ? 'a list' : 'a scalar'}`);
@@ -76,71 +136,101 @@ export function parseYamlText(text: string, file: string, problems: Problems): L
   return root;
 }
 
-function convert(node: YNode, doc: Document, posOf: (o: number | undefined) => Pos, problems: Problems, path: Seg[], depth: number): LNode {
+function convert(node: YNode, c: Converter, path: Seg[], depth: number): LNode {
+  const pos = c.posOf(node.range?.[0]);
+  const nothing: LScalar = { kind: 'scalar', value: null, pos };
+  if (c.aliasBudget < 0) return nothing;
+  if (c.alias && --c.aliasBudget < 0) {
+    c.problems.add(c.alias.pos, c.alias.path, `aliases expand to more than ${MAX_ALIAS_VALUES} values (nested aliases multiply: a "billion laughs" document?); write the values out or alias less`);
+    return nothing;
+  }
   if (depth > 100) {
-    problems.add(posOf(node.range?.[0]), path.join('.'), 'nesting too deep (a recursive alias?)');
-    return { kind: 'scalar', value: null, pos: posOf(node.range?.[0]) };
+    c.problems.add(pos, path.join('.'), 'nesting too deep (a recursive alias?)');
+    return nothing;
   }
   if (isAlias(node)) {
-    const target = node.resolve(doc);
-    if (!target) {
-      problems.add(posOf(node.range?.[0]), path.join('.'), `unknown alias *${node.source}`);
-      return { kind: 'scalar', value: null, pos: posOf(node.range?.[0]) };
+    let target = c.targets.get(node);
+    if (target === undefined) {
+      target = (node.resolve(c.doc) as YNode | undefined) ?? null;
+      c.targets.set(node, target);
+      if (!target) c.problems.add(pos, path.join('.'), `unknown alias *${node.source}`);
     }
-    const n = convert(target as YNode, doc, posOf, problems, path, depth + 1);
-    return n;
-  }
-  const pos = posOf(node.range?.[0]);
-  let tag: MergeTag | undefined;
-  const rawTag = (node as { tag?: string }).tag;
-  if (rawTag && !rawTag.startsWith('tag:yaml.org,2002:')) {
-    tag = MERGE_TAGS[rawTag];
-    if (!tag) problems.add(pos, path.join('.'), `unknown tag ${rawTag}: acnn knows !replace (maps and lists) and !append (lists)`);
-  }
-  if (isMap(node)) {
-    const out: LMap = { kind: 'map', entries: new Map(), pos, tag };
-    const merged: LMap[] = [];
-    for (const pair of node.items) {
-      const keyNode = pair.key as YNode | null;
-      const keyPos = posOf(keyNode?.range?.[0] ?? node.range?.[0]);
-      if (!isScalar(keyNode) || (typeof keyNode.value !== 'string' && typeof keyNode.value !== 'number')) {
-        if (isScalar(keyNode) && keyNode.value === '<<') continue;
-        problems.add(keyPos, path.join('.'), 'map keys must be plain strings');
-        continue;
-      }
-      const key = String(keyNode.value);
-      const valNode = pair.value as YNode | null;
-      if (key === '<<' && valNode) {
-        // YAML merge key: entries of the aliased map(s), not overriding explicit keys.
-        const srcs = isSeq(valNode) ? (valNode.items as YNode[]) : [valNode];
-        for (const s of srcs) {
-          const m = convert(s, doc, posOf, problems, path, depth + 1);
-          if (m.kind === 'map') merged.push(m);
-        }
-        continue;
-      }
-      const value: LNode = valNode ? convert(valNode, doc, posOf, problems, [...path, key], depth + 1) : { kind: 'scalar', value: null, pos: keyPos };
-      if (tag === 'append') problems.add(pos, path.join('.'), '!append applies to lists; use !replace on a map, or nothing to merge it');
-      out.entries.set(key, { keyPos, node: value });
+    if (!target) return nothing;
+    const outer = c.alias;
+    c.alias = outer ?? { pos, path: path.join('.') };
+    try {
+      return convert(target as YNode, c, path, depth + 1);
+    } finally {
+      c.alias = outer;
     }
-    for (const m of merged) for (const [k, e] of m.entries) if (!out.entries.has(k)) out.entries.set(k, e);
-    return out;
   }
+  const tag = tagOf(node, pos, path, c.problems);
+  if (isMap(node)) return convertMap(node, c, path, depth, pos, tag);
   if (isSeq(node)) {
-    const items = (node.items as YNode[]).map((it, i) =>
-      it ? convert(it, doc, posOf, problems, [...path, i], depth + 1) : ({ kind: 'scalar', value: null, pos } as LScalar),
-    );
+    const items = (node.items as YNode[]).map((it, i) => (it ? convert(it, c, [...path, i], depth + 1) : ({ kind: 'scalar', value: null, pos } as LScalar)));
     return { kind: 'seq', items, pos, tag };
   }
   if (isScalar(node)) {
-    if (tag) problems.add(pos, path.join('.'), `${rawTag} applies to maps and lists, not to a single value`);
+    if (tag) c.problems.add(pos, path.join('.'), `${(node as { tag?: string }).tag} applies to maps and lists, not to a single value`);
     const v = node.value;
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      c.problems.add(pos, path.join('.'), `expected a finite number, found ${String(node.source ?? v)}`);
+      return nothing;
+    }
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { kind: 'scalar', value: v, pos };
     if (typeof v === 'bigint') return { kind: 'scalar', value: Number(v), pos };
     return { kind: 'scalar', value: String(v), pos };
   }
-  problems.add(pos, path.join('.'), 'unsupported YAML node');
-  return { kind: 'scalar', value: null, pos };
+  c.problems.add(pos, path.join('.'), 'unsupported YAML node');
+  return nothing;
+}
+
+/**
+ * acnn's merge tag of a node, if any. YAML's core tags (!!str, !!int ...) are fine; any other tag
+ * (!!python/object, !!binary, !custom, a %TAG prefix) is an error: acnn gives tags no meaning of
+ * their own, and a spec that relies on one would silently read as something else.
+ */
+function tagOf(node: YNode, pos: Pos, path: Seg[], problems: Problems): MergeTag | undefined {
+  const rawTag = (node as { tag?: string }).tag;
+  if (!rawTag || CORE_TAGS.has(rawTag)) return undefined;
+  const tag = MERGE_TAGS[rawTag];
+  if (!tag) {
+    const shown = rawTag.startsWith('tag:yaml.org,2002:') ? `!!${rawTag.slice('tag:yaml.org,2002:'.length)}` : rawTag;
+    problems.add(pos, path.join('.'), `unknown tag ${shown}: acnn knows !replace (maps and lists) and !append (lists), and YAML's !!str, !!int, !!float, !!bool, !!null, !!map, !!seq`);
+  }
+  return tag;
+}
+
+function convertMap(node: YNode & { items: unknown[] }, c: Converter, path: Seg[], depth: number, pos: Pos, tag: MergeTag | undefined): LMap {
+  const out: LMap = { kind: 'map', entries: new Map(), pos, tag };
+  const merged: LMap[] = [];
+  if (tag === 'append') c.problems.add(pos, path.join('.'), '!append applies to lists; use !replace on a map, or nothing to merge it');
+  for (const pair of node.items as { key: unknown; value: unknown }[]) {
+    const keyNode = pair.key as YNode | null;
+    const keyPos = c.posOf(keyNode?.range?.[0] ?? node.range?.[0]);
+    const valNode = pair.value as YNode | null;
+    // The yaml package gives a merge key (<<) a symbol as its value.
+    const mergeKey = isScalar(keyNode) && (keyNode.value === '<<' || typeof keyNode.value === 'symbol');
+    if (!mergeKey && (!isScalar(keyNode) || (typeof keyNode.value !== 'string' && typeof keyNode.value !== 'number'))) {
+      c.problems.add(keyPos, path.join('.'), 'map keys must be plain strings');
+      continue;
+    }
+    if (mergeKey) {
+      if (!valNode) continue;
+      // YAML merge key: entries of the aliased map(s), not overriding explicit keys.
+      const srcs = isSeq(valNode) ? (valNode.items as YNode[]) : [valNode];
+      for (const s of srcs) {
+        const m = convert(s, c, path, depth + 1);
+        if (m.kind === 'map') merged.push(m);
+      }
+      continue;
+    }
+    const key = String((keyNode as { value: unknown }).value);
+    const value: LNode = valNode ? convert(valNode, c, [...path, key], depth + 1) : { kind: 'scalar', value: null, pos: keyPos };
+    out.entries.set(key, { keyPos, node: value });
+  }
+  for (const m of merged) for (const [k, e] of m.entries) if (!out.entries.has(k)) out.entries.set(k, e);
+  return out;
 }
 
 /** Builds a located node from a plain value (for --set values, schema defaults ...), all at `pos`. */
@@ -160,7 +250,8 @@ export function toPlain(n: LNode): unknown {
   if (n.kind === 'scalar') return n.value;
   if (n.kind === 'seq') return n.items.map(toPlain);
   const o: Record<string, unknown> = {};
-  for (const [k, e] of n.entries) o[k] = toPlain(e.node);
+  // defineProperty: a key named __proto__ stays a key (and an unknown one), not the object's prototype.
+  for (const [k, e] of n.entries) Object.defineProperty(o, k, { value: toPlain(e.node), enumerable: true, writable: true, configurable: true });
   return o;
 }
 

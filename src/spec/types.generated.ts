@@ -617,11 +617,11 @@ export interface Objective {
  */
 export interface SlurmSettings {
   /**
-   * Partition (sbatch --partition).
+   * Partition (sbatch --partition): one word, no spaces or shell characters.
    */
   partition?: string;
   /**
-   * Account (sbatch --account).
+   * Account (sbatch --account): one word, no spaces or shell characters.
    */
   account?: string;
   /**
@@ -645,7 +645,7 @@ export interface SlurmSettings {
    */
   parallel: number;
   /**
-   * Further sbatch arguments, verbatim.
+   * Further sbatch arguments, verbatim, one option each (e.g. --constraint=v100): each starts with - and is one line.
    */
   extraArgs: string[];
 }

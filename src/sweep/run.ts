@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { loadSpec, type LoadedSpec } from '../spec/index.js';
 import { UserError } from '../util/errors.js';
 import { valueText, type ProgressMode } from '../util/progress.js';
@@ -99,8 +100,7 @@ export async function writeSweepOutputs(plan: SweepPlan): Promise<SweepOutputs> 
     sets: plan.request.set ?? [],
     header: `Best trial ${trial.index} (run ${trial.id}) of the ${loaded.name} sweep: ${obj.metric} = ${bestValue(summary)} (${obj.mode}).\n\`acnn run ${relativePath(bestFile)}\` reproduces it (same run id, so its results are reused).`,
   });
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(bestFile, text);
+  await writeFileAtomic(bestFile, text);
   return { summary, csvFile, bestFile };
 }
 

@@ -7,6 +7,7 @@ import type { Batch, DatasetAdapter, DatasetOptions, DecodedSample, SampleRef } 
 import { Rng, deriveSeed } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { RunData, TestData, TrainData, TrainLoader } from './run-config.js';
+import { fingerprintSamples, type DataFingerprint } from './data-fingerprint.js';
 
 type DatasetEntry = RunConfig['datasets'][string];
 
@@ -67,11 +68,13 @@ function checkNoLeak(trainKeys: Set<string>, tests: Record<string, { dataset: st
 export async function prepareRunData(cfg: RunConfig, cache: DataCache): Promise<RunData> {
   const parts: { name: string; options: DatasetOptions; prepared: PreparedSplit; weight: number }[] = [];
   const trainKeys = new Set<string>();
+  const fingerprint: DataFingerprint = {};
   for (const [i, part] of cfg.train.data.entries()) {
     const entry = datasetOf(cfg, part.dataset, 'train.data');
     let prepared = await cache.split(part.dataset, entry, part.split);
     if (part.folds) prepared = selectFolds(prepared, part.folds, 'rest', `train.data.${i}`);
     for (const s of prepared.samples) trainKeys.add(`${part.dataset}\u0000${s.id}`);
+    fingerprint[`train.data.${i}`] = await fingerprintSamples(prepared.samples, part.dataset, part.split);
     parts.push({ name: part.dataset, options: cache.options(part.dataset, entry), prepared, weight: part.weight ?? 1 });
   }
   const tests: Record<string, TestData> = {};
@@ -82,9 +85,10 @@ export async function prepareRunData(cfg: RunConfig, cache: DataCache): Promise<
     if (t.folds?.hold !== undefined) prepared = selectFolds(prepared, t.folds, 'held', `test.${testName}`);
     tests[testName] = testData(cfg, testName, t, cache.options(t.dataset, entry), prepared);
     listed[testName] = { dataset: t.dataset, samples: prepared.samples };
+    fingerprint[`test.${testName}`] = await fingerprintSamples(prepared.samples, t.dataset, t.split);
   }
   checkNoLeak(trainKeys, listed);
-  return { train: trainData(cfg, parts), tests };
+  return { train: trainData(cfg, parts), tests, fingerprint };
 }
 
 function trainData(cfg: RunConfig, parts: { name: string; options: DatasetOptions; prepared: PreparedSplit; weight: number }[]): TrainData {

@@ -2,6 +2,7 @@ import type { RunConfig } from '../spec/index.js';
 import type { ModelOptions } from '../model/types.js';
 import type { Batch, SampleRef } from '../data/types.js';
 import type { RunInit } from './run-init.js';
+import type { DataFingerprint } from './data-fingerprint.js';
 
 /** Training data of one run: its samples and a loader that can start at a saved position. */
 export interface TrainData {
@@ -30,6 +31,8 @@ export interface RunData {
   tests: Record<string, TestData>;
   /** Weights the run starts from (ImageNet, another run's checkpoint); none = seeded initialisation. */
   init?: RunInit;
+  /** What the run reads (recorded in meta.json; a resume on other data stops). */
+  fingerprint?: DataFingerprint;
 }
 
 /** The spec's model section as the model factory's plain options. */

@@ -6,7 +6,7 @@ import { runLabel, type PlannedRun } from '../spec/index.js';
 import { buildModel } from '../model/index.js';
 import { regionPoints } from '../model/regions.js';
 import { VARIANTS } from '../model/arch.js';
-import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, CheckpointWriteError } from '../model/checkpoint.js';
 import { loadPretrained } from '../model/pretrained.js';
 import type { AcnnModel } from '../model/types.js';
 import { CLASSES as CLASS_NAMES, type Batch } from '../data/types.js';
@@ -15,6 +15,7 @@ import { deriveSeed } from '../util/rng.js';
 import type { BackendInfo } from '../engine/backend.js';
 import { acquireRunLock, RunDir, type RunMeta, type EvalFile, type InitRecord, type AttentionSample } from '../rundir/index.js';
 import { checkpointExists } from './checkpoint-dir.js';
+import { checkResumeData } from './data-fingerprint.js';
 import { encodeImage } from '../data/images.js';
 import type { RunInit } from './run-init.js';
 import { sha256File } from '../weights/store.js';
@@ -35,6 +36,8 @@ export interface RunOneOptions {
   index: number;
   total: number;
   force?: boolean;
+  /** The spec file as the user named it (for the commands messages suggest). */
+  specFile?: string;
   /** Set by the SIGINT handler: finish the current step, checkpoint, stop. */
   shouldStop: () => boolean;
 }
@@ -44,14 +47,16 @@ export type RunOutcome = 'done' | 'skipped' | 'interrupted' | 'failed';
 /** Stops a run whose loss is no longer a number; the last good checkpoint stays. */
 export class NonFiniteLossError extends Error {}
 
+/** Stops a run whose checkpoint could not be written (a full disk); the previous checkpoint stays. */
+export class CheckpointSaveError extends Error {}
+
 /**
  * One run, start to finish: lock, resume from the last checkpoint, train, evaluate, write
  * results. Everything it writes is atomic, so a kill at any point leaves a resumable directory.
  */
 export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunOutcome> {
   const dir = RunDir.for(opts.resultsDir, opts.specName, run.id);
-  const prior = await dir.readMeta();
-  if (prior?.status === 'done' && !opts.force) {
+  if ((await dir.readMeta())?.status === 'done' && !opts.force) {
     opts.reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already' });
     return 'skipped';
   }
@@ -63,6 +68,12 @@ export async function runOne(run: PlannedRun, opts: RunOneOptions): Promise<RunO
     return opts.shouldStop();
   };
   try {
+    // Read again under the lock: another process may have finished the run meanwhile.
+    const prior = await dir.readMeta();
+    if (prior?.status === 'done' && !opts.force) {
+      opts.reporter.emit({ type: 'run-skip', runId: run.id, reason: 'finished already (by another process)' });
+      return 'skipped';
+    }
     return await trainAndEvaluate(run, dir, prior, { ...opts, shouldStop });
   } finally {
     await lock.release();
@@ -75,6 +86,9 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
   const cfg = run.config;
   const steps = totalSteps(cfg, opts.data.train.samples.length);
   const resume = !opts.force && prior && prior.status !== 'done' && (await checkpointExists(dir.checkpointDir));
+  if (resume && opts.data.fingerprint) {
+    checkResumeData({ runId: run.id, runDir: dir.dir, specFile: opts.specFile ?? opts.specName, step: prior!.checkpointStep ?? prior!.step }, prior!.data, opts.data.fingerprint);
+  }
   const meta: RunMeta = {
     runId: run.id,
     spec: opts.specName,
@@ -89,6 +103,7 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     startedAt: resume ? prior!.startedAt : new Date().toISOString(),
     trainSeconds: resume ? (prior!.trainSeconds ?? 0) : 0,
     resumedFrom: resume ? [...(prior!.resumedFrom ?? [])] : [],
+    ...(opts.data.fingerprint ? { data: opts.data.fingerprint } : {}),
   };
   await dir.writeConfig(cfg);
 
@@ -160,9 +175,10 @@ async function trainAndEvaluate(run: PlannedRun, dir: RunDir, prior: RunMeta | u
     meta.status = 'failed';
     meta.error = err instanceof Error ? err.message : String(err);
     meta.endedAt = new Date().toISOString();
-    await dir.writeMeta(meta);
+    // On a full disk this write may fail too: the error that stopped the run is the one to report.
+    await dir.writeMeta(meta).catch(() => undefined);
     opts.reporter.emit({ type: 'run-end', runId: run.id, status: 'failed', error: meta.error });
-    if (err instanceof NonFiniteLossError) return 'failed';
+    if (err instanceof NonFiniteLossError || err instanceof CheckpointSaveError) return 'failed';
     throw err;
   } finally {
     sgd.dispose();
@@ -228,7 +244,13 @@ async function trainLoop(
   let sessionStart = performance.now();
 
   const checkpoint = async (step: number) => {
-    await saveCheckpoint(dir.checkpointDir, model, { optimizer: sgd.state(), meta: { runId: run.id, step, position: loader.position() } });
+    try {
+      await saveCheckpoint(dir.checkpointDir, model, { optimizer: sgd.state(), meta: { runId: run.id, step, position: loader.position() } });
+    } catch (err) {
+      if (!(err instanceof CheckpointWriteError)) throw err;
+      const kept = lastCheckpointStep > 0 ? `the last checkpoint (step ${lastCheckpointStep}) is kept in ${dir.checkpointDir}` : 'there is no earlier checkpoint';
+      throw new CheckpointSaveError(`run ${run.id} stopped at step ${step}: ${err.message}; ${kept}. Free some space and run acnn run again to resume from it.`);
+    }
     meta.step = step;
     meta.checkpointStep = step;
     meta.trainSeconds = (meta.trainSeconds ?? 0) + (performance.now() - sessionStart) / 1000;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { runId, type RunConfig } from '../spec/index.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
-import { RunDir, RunLockedError } from '../rundir/index.js';
+import { RunDir, RunLockedError, readPlan } from '../rundir/index.js';
 import { runOne, type RunOutcome } from './run-one.js';
 import type { Reporter } from './progress.js';
 import { DataCache, prepareRunData } from './prepare-data.js';
@@ -36,7 +36,7 @@ export async function runPrepared(dirPath: string, opts: RunPreparedOptions): Pr
   try {
     const outcome = await runOne(
       { id, index: 0, config, differs: {} },
-      { resultsDir: dir.resultsDir, specName: dir.specName, backend, reporter: opts.reporter, data, index: 0, total: 1, force: opts.force, shouldStop: stop.requested },
+      { resultsDir: dir.resultsDir, specName: dir.specName, specFile: await specFileOf(dir), backend, reporter: opts.reporter, data, index: 0, total: 1, force: opts.force, shouldStop: stop.requested },
     );
     return { outcome, exitCode: outcome === 'interrupted' || stop.requested() ? 130 : outcome === 'failed' ? 1 : 0 };
   } catch (err) {
@@ -49,5 +49,14 @@ export async function runPrepared(dirPath: string, opts: RunPreparedOptions): Pr
     return { outcome: 'failed', exitCode: 1 };
   } finally {
     stop.dispose();
+  }
+}
+
+/** The spec file the run was planned from (plan.json), for the commands messages suggest. */
+async function specFileOf(dir: RunDir): Promise<string | undefined> {
+  try {
+    return (await readPlan(dir.resultsDir, dir.specName))?.specFile;
+  } catch {
+    return undefined;
   }
 }

@@ -8,6 +8,8 @@ import { runOne, type RunOutcome } from './run-one.js';
 import type { Reporter } from './progress.js';
 import { DataCache, prepareRunData } from './prepare-data.js';
 import { resolveRunInit } from './run-init.js';
+import { checkpointExists } from './checkpoint-dir.js';
+import { checkResumeData, type DataFingerprint } from './data-fingerprint.js';
 import { stopOnSignals } from './stop-signal.js';
 
 export interface RunSpecOptions {
@@ -73,6 +75,9 @@ export async function runSpec(file: string, opts: RunSpecOptions): Promise<RunSp
   const cache = new DataCache(opts.cacheDir ?? DEFAULT_CACHE_DIR);
   const data = new Map<string, Awaited<ReturnType<typeof prepareRunData>>>();
   for (const run of pending) data.set(run.id, { ...(await prepareRunData(run.config, cache)), init: inits.get(run.id) });
+  // A run that would resume on other data than it began with stops the spec now, not after
+  // the runs before it have trained.
+  if (!opts.force) for (const run of pending) await checkResumableData(run, data.get(run.id)!.fingerprint, { resultsDir, specName: loaded.name, specFile: file });
   const plan = planOf(loaded, planned, opts.set);
   await writePlan(resultsDir, plan);
 
@@ -135,6 +140,7 @@ async function runHere(
           index: runs.indexOf(run),
           total: runs.length,
           force: opts.force,
+          specFile: loaded.file,
           shouldStop: stop.requested,
         });
       } catch (err) {
@@ -175,3 +181,11 @@ export function countOutcomes(outcomes: Record<string, SpecOutcome>): OutcomeCou
 }
 
 export type { Reporter };
+
+/** The resume check of runOne (data-fingerprint.ts), for every pending run before any trains. */
+async function checkResumableData(run: PlannedRun, now: DataFingerprint | undefined, ctx: { resultsDir: string; specName: string; specFile: string }): Promise<void> {
+  const dir = RunDir.for(ctx.resultsDir, ctx.specName, run.id);
+  const prior = await dir.readMeta();
+  if (!now || !prior?.data || prior.status === 'done' || !(await checkpointExists(dir.checkpointDir))) return;
+  checkResumeData({ runId: run.id, runDir: dir.dir, specFile: ctx.specFile, step: prior.checkpointStep ?? prior.step }, prior.data, now);
+}

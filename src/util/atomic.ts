@@ -28,6 +28,21 @@ export async function writeFileSynced(file: string, data: string | Uint8Array): 
   }
 }
 
+/**
+ * Appends to a file and fsyncs it: for logs that grow a line at a time (metrics.jsonl), where
+ * rewriting the whole file at every line would cost O(lines) each time. A crash mid-append can
+ * leave only the last line cut short; readers of such logs skip a line that does not parse.
+ */
+export async function appendFileSynced(file: string, data: string): Promise<void> {
+  const handle = await fs.open(file, 'a');
+  try {
+    await handle.appendFile(data);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** fsyncs a file or a directory (a directory: so the renames in it are on disk). */
 export async function fsyncPath(p: string): Promise<void> {
   const handle = await fs.open(p, 'r');

@@ -1,9 +1,9 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../util/errors.js';
 import type { DatasetOptions } from '../../data/types.js';
 import { namedBars } from '../../util/progress.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 
 function pickDatasets(all: Record<string, DatasetOptions>, wanted: string | undefined, file: string): Record<string, DatasetOptions> {
   if (Object.keys(all).length === 0) throw new UserError(`${file} defines no datasets`);
@@ -68,8 +68,7 @@ async function runPreview(args: PreviewArgs): Promise<void> {
     occlusion: args.occluded ? { ...(sd.occlusion ?? {}), ratio: 1 } : undefined,
     seed: args.seed,
   });
-  await fs.mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
-  await fs.writeFile(args.out, png.png);
+  await writeFileAtomic(path.resolve(args.out), png.png);
   console.log(`wrote ${args.out}: ${png.count} samples of ${name}/${png.split} at ${png.inputSize}px, ${png.crop}${args.occluded ? ', occluded' : ''}`);
 }
 

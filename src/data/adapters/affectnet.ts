@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
-import { promises as fs } from 'node:fs';
-import { exists, loadFileRef, parseLandmarks, problem, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { UserError } from '../../util/errors.js';
+import { exists, fieldCountProblem, loadFileRef, parseLandmarks, problem, readText, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
 import { parseCsv } from '../csv.js';
 
 const LAYOUT = `  training.csv, validation.csv   columns subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
@@ -24,18 +24,26 @@ export const affectnetAdapter: DatasetAdapter = {
     const csv = await requireFile(path.join(root, split === 'train' ? 'training.csv' : 'validation.csv'), options, 'affectnet', LAYOUT);
     const imagesDir = path.resolve(root, typeof options.imagesDir === 'string' ? options.imagesDir : 'Manually_Annotated_Images');
     const checkFiles = options.checkFiles !== false;
-    const records = parseCsv(await fs.readFile(csv, 'utf8'), csv);
+    const records = parseCsv(await readText(csv), csv);
     let col: Record<string, number> = { subdirectory_filepath: 0, face_x: 1, face_y: 2, face_width: 3, face_height: 4, facial_landmarks: 5, expression: 6 };
     let start = 0;
     if (records.length && records[0].fields.some((f) => /subdirectory_filepath/i.test(f))) {
       const names = records[0].fields.map((s) => s.toLowerCase());
       col = {};
       for (const h of HEADER) col[h] = names.indexOf(h);
+      const missing = HEADER.filter((h) => col[h] < 0);
+      if (missing.length) throw new UserError(`${csv}:1: the header lacks the column(s) ${missing.join(', ')}.\nExpected layout under the root:\n${LAYOUT}`);
       start = 1;
     }
+    const needed = Math.max(...Object.values(col)) + 1;
     const samples: AdapterRef[] = [];
     const problems: DataProblem[] = [];
     for (const { fields: f, line: lineNo } of records.slice(start)) {
+      const wrongCount = fieldCountProblem(f, { atLeast: needed, names: HEADER.join(',') }, csv, lineNo);
+      if (wrongCount) {
+        problems.push(wrongCount);
+        continue;
+      }
       const expr = Number(f[col.expression]);
       if (!Number.isInteger(expr) || expr < 0 || expr > 10) {
         problems.push(problem('bad-label', csv, `expression '${f[col.expression] ?? ''}' is not a code 0..10`, lineNo));
@@ -54,6 +62,10 @@ export const affectnetAdapter: DatasetAdapter = {
         continue;
       }
       const relPath = (f[col.subdirectory_filepath] ?? '').trim();
+      if (!relPath) {
+        problems.push(problem('bad-record', csv, 'empty image path (subDirectory_filePath)', lineNo));
+        continue;
+      }
       const file = path.join(imagesDir, relPath);
       if (checkFiles && !(await exists(file))) {
         problems.push(problem('missing-file', file, `image listed at ${path.basename(csv)}:${lineNo} not found`, lineNo));

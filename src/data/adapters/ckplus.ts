@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../../util/errors.js';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
-import { requireDir, listDirs, listImages, loadFileRef, parseLandmarks, problem, readLines, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { readText, requireDir, listDirs, listImages, loadFileRef, parseLandmarks, problem, readLines, requireRoot, requireSplit, type AdapterRef } from './common.js';
 
 const LAYOUT = `  cohn-kanade-images/S005/001/S005_001_00000001.png ...
   Emotion/S005/001/S005_001_00000011_emotion.txt        one float: 1 anger, 2 contempt, 3 disgust, 4 fear, 5 happy, 6 sadness, 7 surprise
@@ -14,11 +15,23 @@ async function readCkLandmarks(file: string, problems: DataProblem[]): Promise<F
   let lines: string[];
   try {
     lines = await readLines(file);
-  } catch {
+  } catch (err) {
+    // No landmarks file: the sample goes to detection. Any other failure is the file's problem.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(problem('bad-landmarks', file, (err as Error).message));
     return undefined;
   }
-  const values = lines.flatMap((l) => l.trim().split(/\s+/)).filter((v) => v !== '');
-  const pts = parseLandmarks(values);
+  // 68 lines "x y": a line of another shape means the file is not what it should be.
+  const rows = lines.map((l, i) => ({ line: i + 1, values: l.trim().split(/\s+/).filter((v) => v !== '') })).filter((r) => r.values.length > 0);
+  const odd = rows.find((r) => r.values.length !== 2);
+  if (odd) {
+    problems.push(problem('bad-landmarks', file, `expected 68 lines of two numbers "x y", found ${odd.values.length} value(s) on a line`, odd.line));
+    return undefined;
+  }
+  if (rows.length !== 68) {
+    problems.push(problem('bad-landmarks', file, `expected 68 lines of two numbers "x y", found ${rows.length}`));
+    return undefined;
+  }
+  const pts = parseLandmarks(rows.flatMap((r) => r.values));
   if (typeof pts === 'string') {
     problems.push(problem('bad-landmarks', file, pts));
     return undefined;
@@ -50,7 +63,14 @@ export const ckplusAdapter: DatasetAdapter = {
         const emoFiles = (await fs.readdir(emoDir)).filter((n) => n.endsWith('_emotion.txt')).sort();
         if (emoFiles.length === 0) continue;
         const emoFile = path.join(emoDir, emoFiles[0]);
-        const text = (await fs.readFile(emoFile, 'utf8')).trim();
+        let text: string;
+        try {
+          text = (await readText(emoFile)).trim();
+        } catch (err) {
+          if (!(err instanceof UserError)) throw err;
+          problems.push(problem('bad-label', emoFile, err.message));
+          continue;
+        }
         const code = Number(text);
         if (text === '' || !Number.isInteger(code) || code < 1 || code > 7) {
           problems.push(problem('bad-label', emoFile, `expected one emotion code 1..7, got '${text.slice(0, 40)}'`, 1));

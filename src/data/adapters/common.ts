@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../util/errors.js';
 import { exists, isDir } from '../../util/fs.js';
@@ -42,8 +42,10 @@ export async function requireRoot(options: DatasetOptions, format: string, layou
   let st;
   try {
     st = await fs.stat(abs);
-  } catch {
-    throw new UserError(`dataset '${options.name}' (${format}): root ${abs} does not exist.\n${hint}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ELOOP' ? 'is a loop of symbolic links' : `cannot be read (${code ?? (err as Error).message})`;
+    throw new UserError(`dataset '${options.name}' (${format}): root ${abs} ${why}.\n${hint}`);
   }
   if (!st.isDirectory()) throw new UserError(`dataset '${options.name}' (${format}): root ${abs} is not a directory.\n${hint}`);
   return abs;
@@ -67,12 +69,80 @@ export async function requireFile(file: string, options: DatasetOptions, format:
   return file;
 }
 
+/**
+ * A dataset's text file (labels, CSV, landmarks) as UTF-8 text, a byte-order mark dropped. A
+ * file in another encoding is refused whole, naming the file (and the first line that is not
+ * UTF-8): decoded anyway it would turn into thousands of wrong ids, labels and paths.
+ */
+export async function readText(file: string): Promise<string> {
+  const buf = await readRegularFile(file);
+  if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
+    throw new UserError(`${file}: UTF-16 text; acnn reads dataset files as UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)`);
+  }
+  const nul = buf.indexOf(0);
+  if (nul >= 0) throw new UserError(`${file}:${lineAt(buf, nul)}: a NUL byte: not a text file (binary data, or UTF-16 without a byte-order mark)`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
+  } catch {
+    throw new UserError(`${file}:${firstNonUtf8Line(buf)}: not UTF-8 text (Latin-1 or another encoding?); convert the file to UTF-8`);
+  }
+}
+
+function lineAt(buf: Buffer, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (buf[i] === 0x0a) line++;
+  return line;
+}
+
+/**
+ * A file's bytes, when it is a regular file: a pipe or device under a dataset file's name would
+ * block the read forever (or never end). A folder, pipe or device is a UserError naming it.
+ */
+export async function readRegularFile(file: string): Promise<Buffer> {
+  if (!(await fs.stat(file)).isFile()) throw notRegular(file);
+  return fs.readFile(file);
+}
+
+/** readRegularFile for the few synchronous readers (a manifest's splits). */
+export function readRegularFileSync(file: string): Buffer {
+  if (!statSync(file).isFile()) throw notRegular(file);
+  return readFileSync(file);
+}
+
+function notRegular(file: string): UserError {
+  return new UserError(`${file}: not a regular file (a folder, pipe or device), so not a dataset file`);
+}
+
+/** The first line that is not valid UTF-8 (1-based). */
+function firstNonUtf8Line(buf: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  for (let line = 1; start <= buf.length; line++) {
+    const nl = buf.indexOf(0x0a, start);
+    const end = nl < 0 ? buf.length : nl;
+    try {
+      decoder.decode(buf.subarray(start, end));
+    } catch {
+      return line;
+    }
+    start = end + 1;
+  }
+  return 1;
+}
+
 /** Lines without their terminators (CRLF tolerated); index + 1 is the line number. */
 export async function readLines(file: string): Promise<string[]> {
-  const text = await fs.readFile(file, 'utf8');
-  const lines = text.split(/\r?\n/);
+  const lines = (await readText(file)).split(/\r?\n/);
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines;
+}
+
+/** A record with the wrong number of fields, or undefined when it has `expected` (or at least `min`). */
+export function fieldCountProblem(fields: string[], expect: { exactly?: number; atLeast?: number; names: string }, file: string, line: number): DataProblem | undefined {
+  const n = fields.length;
+  if (expect.exactly !== undefined && n !== expect.exactly) return problem('bad-record', file, `expected ${expect.exactly} fields (${expect.names}), found ${n}`, line);
+  if (expect.atLeast !== undefined && n < expect.atLeast) return problem('bad-record', file, `expected at least ${expect.atLeast} fields (${expect.names}), found ${n}`, line);
+  return undefined;
 }
 
 const IMAGE_EXT = /\.(jpe?g|png|bmp|tiff?|webp|gif)$/i;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions, DecodedSample } from '../types.js';
-import { exists, problem, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import { exists, fieldCountProblem, problem, readText, requireRoot, requireSplit, type AdapterRef } from './common.js';
 import { parseCsv } from '../csv.js';
 import { DataError, greyToRgb } from '../images.js';
 import { UserError } from '../../util/errors.js';
@@ -21,49 +21,65 @@ interface Parsed {
 // The CSV holds every split; parse it once per process, not once per split.
 const parsedCache = new Map<string, Parsed>();
 
+/** FER2013's images: 48 x 48 grey pixels, row-major. */
+const SIDE = 48;
+const PIXELS = SIDE * SIDE;
+
+/** Column of each field: from the header when there is one (some copies order them emotion,Usage,pixels). */
+function columnsOf(header: string[] | undefined): { emotion: number; pixels: number; usage: number } {
+  const names = (header ?? []).map((h) => h.trim().toLowerCase());
+  const at = (n: string, d: number) => (names.includes(n) ? names.indexOf(n) : d);
+  return { emotion: at('emotion', 0), pixels: at('pixels', 1), usage: at('usage', 2) };
+}
+
+/** The 2,304 grey values of a row, or what is wrong with them. */
+function parsePixels(text: string): Uint8Array | string {
+  const values = text.trim() === '' ? [] : text.trim().split(/\s+/);
+  if (values.length !== PIXELS) return `pixels: ${values.length} values, expected ${PIXELS} (${SIDE}x${SIDE})`;
+  const pixels = new Uint8Array(PIXELS);
+  for (let k = 0; k < PIXELS; k++) {
+    const v = Number(values[k]);
+    if (!/^\d+$/.test(values[k]) || v > 255) return `pixels: value ${k + 1} is '${values[k].slice(0, 20)}', not an integer 0..255`;
+    pixels[k] = v;
+  }
+  return pixels;
+}
+
 async function parse(csv: string): Promise<Parsed> {
   const st = await fs.stat(csv);
   const hit = parsedCache.get(csv);
   if (hit && hit.mtimeMs === st.mtimeMs) return hit;
-  const records = parseCsv(await fs.readFile(csv, 'utf8'), csv);
+  const records = parseCsv(await readText(csv), csv);
   const bySplit = new Map<string, AdapterRef[]>([['train', []], ['val', []], ['test', []]]);
   const problems = new Map<string, DataProblem[]>([['train', []], ['val', []], ['test', []]]);
-  const start = records.length && records[0].fields.some((f) => /emotion/i.test(f)) ? 1 : 0;
-  for (const { fields, line: lineNo } of records.slice(start)) {
-    const [emo, pix, usage] = fields;
+  const header = records.length && records[0].fields.some((f) => /emotion/i.test(f)) ? records[0].fields : undefined;
+  const col = columnsOf(header);
+  for (const { fields, line: lineNo } of records.slice(header ? 1 : 0)) {
+    const usage = fields[col.usage];
     const split = USAGE[(usage ?? '').trim().toLowerCase()];
-    // A row with an unreadable Usage cannot be placed; it is reported with train.
+    // A row that cannot be placed in a split is reported with train.
     const probs = problems.get(split ?? 'train')!;
+    const wrongCount = fieldCountProblem(fields, { exactly: 3, names: 'emotion,pixels,Usage' }, csv, lineNo);
+    if (wrongCount) {
+      probs.push(wrongCount);
+      continue;
+    }
     if (!split) {
       probs.push(problem('bad-label', csv, `Usage '${usage ?? ''}' is not Training, PublicTest or PrivateTest`, lineNo));
       continue;
     }
+    const emo = fields[col.emotion].trim();
     const code = Number(emo);
-    if (emo === undefined || emo.trim() === '' || !Number.isInteger(code) || code < 0 || code > 6) {
-      probs.push(problem('bad-label', csv, `emotion '${emo ?? ''}' is not a code 0..6`, lineNo));
+    if (!/^\d$/.test(emo) || code > 6) {
+      probs.push(problem('bad-label', csv, `emotion '${emo}' is not a code 0..6`, lineNo));
       continue;
     }
-    const values = (pix ?? '').trim().split(/\s+/);
-    const side = Math.round(Math.sqrt(values.length));
-    if (side * side !== values.length || side < 8) {
-      probs.push(problem('corrupt-image', csv, `pixels: ${values.length} values do not form a square image`, lineNo));
+    const pixels = parsePixels(fields[col.pixels]);
+    if (typeof pixels === 'string') {
+      probs.push(problem('bad-record', csv, pixels, lineNo));
       continue;
     }
-    const pixels = new Uint8Array(values.length);
-    let bad = false;
-    for (let k = 0; k < values.length; k++) {
-      const v = Number(values[k]);
-      if (!Number.isInteger(v) || v < 0 || v > 255) {
-        bad = true;
-        break;
-      }
-      pixels[k] = v;
-    }
-    if (bad) {
-      probs.push(problem('corrupt-image', csv, 'pixels: values must be integers 0..255', lineNo));
-      continue;
-    }
-    bySplit.get(split)!.push({ id: `${split}/${lineNo}`, source: `${csv}#${lineNo}`, label: FER_TO_CLASS[code], split, pixels, pixelsWidth: side });
+    bySplit.get(split)!.push({ id: `${split}/${lineNo}`, source: `${csv}#${lineNo}`, label: FER_TO_CLASS[code], split, pixels, pixelsWidth: SIDE });
   }
   const parsed = { mtimeMs: st.mtimeMs, bySplit, problems };
   parsedCache.set(csv, parsed);

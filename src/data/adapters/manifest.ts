@@ -1,8 +1,7 @@
-import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions } from '../types.js';
 import { UserError } from '../../util/errors.js';
-import { CLASSES, classFromName, exists, loadFileRef, parseLandmarks, problem, requireRoot, type AdapterRef } from './common.js';
+import { CLASSES, classFromName, exists, fieldCountProblem, loadFileRef, parseLandmarks, problem, readRegularFileSync, readText, requireRoot, type AdapterRef } from './common.js';
 import { parseCsv, type CsvRecord } from '../csv.js';
 
 const LAYOUT = `  a CSV (spec key file, relative to root), one image a line: path,label[,split][,subject][,x1,y1,...,x68,y68]
@@ -59,7 +58,7 @@ export const manifestAdapter: DatasetAdapter = {
     let records: CsvRecord[];
     try {
       const file = manifestFile(options);
-      records = parseCsv(readFileSync(file, 'utf8'), file, { comments: true });
+      records = parseCsv(readRegularFileSync(file).toString('utf8'), file, { comments: true });
     } catch {
       return ['all'];
     }
@@ -76,7 +75,7 @@ export const manifestAdapter: DatasetAdapter = {
     const root = await requireRoot(options, 'manifest', LAYOUT);
     const csv = manifestFile(options);
     if (!(await exists(csv))) throw new UserError(`dataset '${options.name}' (manifest): ${csv} not found.\nExpected:\n${LAYOUT}`);
-    const records = parseCsv(await fs.readFile(csv, 'utf8'), csv, { comments: true });
+    const records = parseCsv(await readText(csv), csv, { comments: true });
     const col = columns(records[0]);
     if (col.header && (col.path < 0 || col.label < 0)) {
       throw new UserError(`dataset '${options.name}' (manifest): ${csv}:1 header must name the columns path and label`);
@@ -87,6 +86,12 @@ export const manifestAdapter: DatasetAdapter = {
     const samples: AdapterRef[] = [];
     const problems: DataProblem[] = [];
     for (const { fields: f, line: lineNo } of records.slice(col.header ? 1 : 0)) {
+      const wrongCount = fieldCountProblem(f, { atLeast: Math.max(col.path, col.label, col.split) + 1, names: col.split >= 0 ? 'path, label and split columns' : 'path,label' }, csv, lineNo);
+      if (wrongCount) {
+        // A row too short to name its split is reported with every split's listing.
+        problems.push(wrongCount);
+        continue;
+      }
       if (col.split >= 0 && f[col.split] !== split) continue;
       const p = f[col.path] ?? '';
       const label = parseLabel(f[col.label] ?? '');

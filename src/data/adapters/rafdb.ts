@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { DatasetAdapter, DatasetListing, DatasetOptions, SampleRef } from '../types.js';
-import { exists, loadFileRef, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
+import type { DataProblem, DatasetAdapter, DatasetListing, DatasetOptions, SampleRef } from '../types.js';
+import { exists, fieldCountProblem, loadFileRef, problem, readLines, requireFile, requireRoot, requireSplit, type AdapterRef } from './common.js';
 
 const LAYOUT = `  EmoLabel/list_patition_label.txt      lines "train_00001.jpg 5" (1 surprise .. 7 neutral)
   Image/aligned/train_00001_aligned.jpg  (aligned: true, the default)
@@ -20,12 +20,13 @@ export const rafdbAdapter: DatasetAdapter = {
     const labelFile = await requireFile(path.join(root, 'EmoLabel', 'list_patition_label.txt'), options, 'rafdb', LAYOUT);
     const lines = await readLines(labelFile);
     const samples: SampleRef[] = [];
-    const problems = [];
+    const problems: DataProblem[] = [];
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i].trim();
       if (!line) continue;
       const parts = line.split(/\s+/);
       const name = parts[0];
+      const wrongCount = fieldCountProblem(parts, { exactly: 2, names: '"<image> <1..7>"' }, labelFile, i + 1);
       const own = /^(train|test)_/.exec(name)?.[1];
       if (!own) {
         // A row that belongs to no split is reported once, with train.
@@ -33,7 +34,11 @@ export const rafdbAdapter: DatasetAdapter = {
         continue;
       }
       if (own !== split) continue;
-      const label = parts.length === 2 ? RAF_TO_CLASS[parts[1]] : undefined;
+      if (wrongCount) {
+        problems.push(wrongCount);
+        continue;
+      }
+      const label = RAF_TO_CLASS[parts[1]];
       if (label === undefined) {
         problems.push(problem('bad-label', labelFile, `expected "<image> <1..7>", got '${line}'`, i + 1));
         continue;

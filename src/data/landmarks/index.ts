@@ -1,13 +1,14 @@
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, DatasetAdapter, DatasetOptions, SampleRef } from '../types.js';
 import { DataError } from '../images.js';
 import { UserError } from '../../util/errors.js';
-import { writeFileAtomic } from '../../util/atomic.js';
 import { landmarkCsvRows, landmarkValues } from './file.js';
 import { fitMeanShape } from './mean-shape.js';
+import { contentOf, entryHolds, landmarkCacheFile, readCache, writeCache, type CacheEntry, type CacheFile } from './cache.js';
+import { readText } from '../adapters/common.js';
 import { createFaceApiDetector, type LandmarkDetector } from './detector.js';
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export { fitMeanShape, MEAN_SHAPE_68, DEFAULT_MEAN_SHAPE_BOX } from './mean-shape.js';
 export { createFaceApiDetector, type LandmarkDetector } from './detector.js';
@@ -46,44 +47,7 @@ export interface ResolvedListing {
   stats: LandmarkStats;
 }
 
-/** One cache entry: points, or null when the detector found no face (so it is not run again). */
-interface CacheEntry {
-  w: number;
-  h: number;
-  p: number[] | null;
-}
-interface CacheFile {
-  version: 1;
-  format: string;
-  root: string;
-  detector: string;
-  entries: Record<string, CacheEntry>;
-}
-
-const DETECTOR_ID = 'face-api tiny-face-detector|ssd-mobilenetv1 + face-landmark-68';
-
-/**
- * The folder of landmark files: options.cacheDir as given (the runner passes <cache>/landmarks),
- * else <$ACNN_CACHE_DIR or .cache>/landmarks, the runner's default, so that
- * `acnn data check --detect` fills the cache a later `acnn run` reads.
- */
-export function landmarkCacheDir(options: DatasetOptions, override?: string): string {
-  const dir = override ?? (typeof options.cacheDir === 'string' ? options.cacheDir : undefined);
-  return dir ? path.resolve(dir) : path.resolve(process.env.ACNN_CACHE_DIR ?? '.cache', 'landmarks');
-}
-
-/**
- * One cache file per dataset variant: the root and the image mode are part of the key, since
- * RAF-DB's aligned and original images share ids but not pixel frames.
- */
-export function landmarkCacheFile(options: DatasetOptions, override?: string): string {
-  const spec = landmarkSettings(options);
-  if (spec.source === 'detect' && spec.file && typeof options.root === 'string') return path.resolve(options.root, spec.file);
-  const key = JSON.stringify([options.format, options.root ?? '', options.images ?? '', options.manifest ?? '', options.splits ?? '']);
-  const h = createHash('sha256').update(key).digest('hex').slice(0, 10);
-  const safe = options.name.replace(/[^A-Za-z0-9_.-]/g, '_');
-  return path.join(landmarkCacheDir(options, override), `${safe}-${options.format}-${h}.json`);
-}
+export { landmarkCacheDir, landmarkCacheFile, pixelFrameKey } from './cache.js';
 
 export interface LandmarkSettings {
   /** dataset: the dataset's points, detection for samples without; detect: detect every sample; file: read `file`. */
@@ -107,15 +71,25 @@ export function landmarkSettings(options: DatasetOptions): LandmarkSettings {
 async function readLandmarksFile(file: string): Promise<{ points: Map<string, Float32Array>; problems: DataProblem[] }> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
+    text = await readText(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     throw new UserError(`landmarks file ${file} not found (landmarks: {source: file, file: ...} is relative to the dataset root)`);
   }
   const points = new Map<string, Float32Array>();
   const problems: DataProblem[] = [];
   if (text.trimStart().startsWith('{')) {
-    const parsed = JSON.parse(text) as Partial<CacheFile>;
-    for (const [id, e] of Object.entries(parsed.entries ?? {})) if (e?.p?.length === 136) points.set(id, Float32Array.from(e.p));
+    let parsed: Partial<CacheFile>;
+    try {
+      parsed = JSON.parse(text) as Partial<CacheFile>;
+    } catch (err) {
+      throw new UserError(`landmarks file ${file}: not valid JSON (${(err as Error).message})`);
+    }
+    for (const [id, e] of Object.entries(isPlainObject(parsed.entries) ? parsed.entries : {})) {
+      const p = (e as Partial<CacheEntry> | null)?.p;
+      if (Array.isArray(p) && p.length === 136 && p.every((v) => typeof v === 'number' && Number.isFinite(v))) points.set(id, Float32Array.from(p));
+      else if (p !== null) problems.push({ kind: 'bad-landmarks', file, message: `entry ${JSON.stringify(id).slice(0, 80)}: expected 136 numbers` });
+    }
     return { points, problems };
   }
   for (const row of landmarkCsvRows(text, file)) {
@@ -127,22 +101,6 @@ async function readLandmarksFile(file: string): Promise<{ points: Map<string, Fl
     points.set(row.id!, pts);
   }
   return { points, problems };
-}
-
-async function readCache(file: string, options: DatasetOptions): Promise<CacheFile> {
-  try {
-    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as CacheFile;
-    if (parsed.version === 1 && parsed.entries && typeof parsed.entries === 'object') return parsed;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new UserError(`landmarks cache ${file} is unreadable (${(err as Error).message}); delete it to detect again`);
-    }
-  }
-  return { version: 1, format: options.format, root: String(options.root ?? ''), detector: DETECTOR_ID, entries: {} };
-}
-
-async function writeCache(file: string, cache: CacheFile): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(cache));
 }
 
 // Detection of a large dataset takes a while; saving every so often lets an interrupted
@@ -195,25 +153,35 @@ export async function resolveLandmarks(
 
   const file = landmarkCacheFile(options, opts.cacheDir);
   const cache = await readCache(file, options);
-  const remaining = need.filter((s) => !(s.id in cache.entries));
+  const stale = new Set<SampleRef>();
+  let unsaved = 0;
+  await forEachLimited(need, 32, async (s) => {
+    const { holds, refreshed } = await entryHolds(cache.entries[s.id], s);
+    if (!holds) stale.add(s);
+    else if (refreshed) unsaved++;
+  });
+  // Entries detected on other pixels are forgotten, so a sample left undetected reads as missing.
+  for (const s of stale) delete cache.entries[s.id];
+  const remaining = need.filter((s) => stale.has(s));
   let detector = opts.detector;
   const ownDetector = !detector && remaining.length > 0 && opts.detect !== false;
   if (ownDetector) detector = await createFaceApiDetector();
-  let unsaved = 0;
   try {
     if (detector && opts.detect !== false) {
       let done = 0;
       for (const ref of remaining) {
         try {
           // load() wants points to carry through its crop; detection only needs the pixels.
+          const content = await contentOf(ref);
           const img = await adapter.load({ ...ref, landmarks: new Float32Array(136) }, options);
           const pts = await detector.detect(img);
-          cache.entries[ref.id] = { w: img.width, h: img.height, p: pts ? Array.from(pts, (v) => Math.round(v * 100) / 100) : null };
+          const p = pts ? Array.from(pts, (v) => Math.round(v * 100) / 100) : null;
+          cache.entries[ref.id] = { w: img.width, h: img.height, p, k: await content.k(), ...(content.s ? { s: content.s } : {}) };
           if (pts) stats.detected++;
           unsaved++;
         } catch (err) {
           // Unreadable images are the loader's and data check's to report; here they just stay uncovered.
-          if (!(err instanceof DataError)) throw err;
+          if (!(err instanceof DataError) && !isFsError(err)) throw err;
         }
         done++;
         opts.onProgress?.(done, remaining.length);
@@ -256,4 +224,18 @@ export async function resolveLandmarks(
     }
   }
   return { samples: out, problems, stats };
+}
+
+/** A file system error (the image vanished or cannot be read between listing and detection). */
+function isFsError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException)?.code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time (stat and hash calls over a whole dataset). */
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
