@@ -147,7 +147,7 @@ function specOptions(o: SyntheticOptions): SpecOptions {
 }
 
 /** The label of a sample of this family. */
-export function familyLabel(o: SyntheticOptions, split: string, index: number, seed = o.seed): number {
+function familyLabel(o: SyntheticOptions, split: string, index: number, seed = o.seed): number {
   return o.style === 'lab' ? labFrame(seed, o.expressions, index).label : syntheticLabel(seed, split, index);
 }
 
