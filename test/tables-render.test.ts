@@ -1,5 +1,5 @@
 /**
- * Every configs/table*.yaml renders a complete table from finished runs: run directories are
+ * Every configs/table*.yaml and configs/synthetic/table*.yaml renders a complete table from finished runs: run directories are
  * built for each planned run, with eval.json made by the evaluation's own summary function
  * (every metric evaluation produces), and each cell acnn runs must have a value (no NA);
  * paper-only lines keep only the paper's values.
@@ -31,9 +31,10 @@ function fakeEval(cfg: RunConfig, rng: Rng): EvalFile {
   return { tests };
 }
 
-const configs = readdirSync('configs').filter((f) => /^table.*\.yaml$/.test(f)).sort();
+const tableFiles = (dir: string) => readdirSync(path.join('configs', dir)).filter((f) => /^table.*\.yaml$/.test(f)).sort().map((f) => path.join(dir, f));
+const configs = [...tableFiles(''), ...tableFiles('synthetic')];
 
-describe('tables: every configs/table*.yaml renders from finished runs', function () {
+describe('tables: every configs/table*.yaml and configs/synthetic/table*.yaml renders from finished runs', function () {
   this.timeout(60_000);
   let results: string;
   before(() => {
@@ -43,6 +44,7 @@ describe('tables: every configs/table*.yaml renders from finished runs', functio
 
   it('finds the table configs', () => {
     assert.ok(configs.includes('table3-finetune.yaml') && configs.length >= 6, configs.join(', '));
+    for (const t of ['table3', 'table3-finetune', 'table4', 'table5']) assert.ok(configs.includes(path.join('synthetic', `${t}.yaml`)), `synthetic/${t}.yaml`);
   });
 
   for (const file of configs) {
@@ -80,12 +82,12 @@ describe('tables: every configs/table*.yaml renders from finished runs', functio
       const csvFile = await buildTables(loaded, results, planned);
       const lines = readFileSync(csvFile!, 'utf8').trim().split('\n');
       assert.equal(lines.length, table.rows.length + 1);
-      if (file === 'table3.yaml') {
+      if (path.basename(file) === 'table3.yaml') {
         // Protocol (a): one run per cell, mean ± std over its 10 folds.
         assert.ok(cells.filter((c) => c.values.length).every((c) => c.values.length === 1 && c.spread === 'folds'));
         assert.match(lines[1], /^non-occlusion,\d+\.\d\d ± \d+\.\d\d,97\.03,/);
       }
-      if (file === 'table3-finetune.yaml') {
+      if (path.basename(file) === 'table3-finetune.yaml') {
         // Protocol (b): ten fold runs per cell, mean ± std over them.
         assert.ok(cells.filter((c) => c.values.length).every((c) => c.values.length === 10 && c.spread === 'runs'));
       }

@@ -24,15 +24,17 @@ export interface CropSettings {
 }
 
 /**
- * The dataset's `crop` / `cropMargin`, with the default of its format: face for full frames,
+ * The dataset's `crop` / `cropMargin`, with the default of its format: face for full frames
+ * (and the synthetic lab family, drawn as full frames like the lab datasets it stands for),
  * none where the images are faces already (rafdb aligned, affectnet's face boxes, fer2013,
- * synthetic, and a training mix, whose parts crop themselves).
+ * synthetic wild faces, and a training mix, whose parts crop themselves).
  */
 export function cropSettings(options: DatasetOptions): CropSettings {
   const margin = typeof options.cropMargin === 'number' ? options.cropMargin : DEFAULT_CROP_MARGIN;
   if (options.crop === 'face' || options.crop === 'none') return { mode: options.crop, margin };
   const rafOriginal = options.format === 'rafdb' && (options.aligned === false || options.images === 'original');
-  return { mode: FULL_FRAME_FORMATS.has(options.format) || rafOriginal ? 'face' : 'none', margin };
+  const labFrames = options.format === 'synthetic' && options.style === 'lab';
+  return { mode: FULL_FRAME_FORMATS.has(options.format) || rafOriginal || labFrames ? 'face' : 'none', margin };
 }
 
 /** The square around the landmarks' bounding box, widened by `margin` per side (float, unclamped). */

@@ -30,6 +30,29 @@ export type Dataset = {
    */
   imageSize?: number;
   /**
+   * synthetic: the family of faces. wild (the default): varied roll, scale, cluttered backgrounds and light, random expression intensity (stands for RAF-DB, AffectNet). hard: wild faces under more roll, harsher light and exposure, more noise, weaker expressions (stands for SFEW). lab: posed recordings of a fixed pool of subjects, frontal, studio-lit, plain backdrop: each subject's neutral (first) and peak (last) frame of one sequence per expression, in one split `all`, with subject ids for subject-independent folds (stands for CK+, MMI, Oulu-CASIA); full frames, cropped to the face by default.
+   */
+  style?: 'wild' | 'hard' | 'lab';
+  /**
+   * synthetic, style lab: number of subjects (default 40).
+   */
+  subjects?: number;
+  /**
+   * synthetic, style lab: sequences per subject, each a different expression drawn from the six (default 6); each gives a neutral and a peak frame.
+   */
+  expressions?: number;
+  /**
+   * synthetic: range [min, max] of expression intensity of the non-neutral faces (the peak frames in lab); 1 = the prototype. Default by style: wild [0.35, 1], hard [0.25, 0.85], lab [0.8, 1.05].
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  intensity?: [number, number];
+  /**
+   * synthetic: grey images, luma in all three channels (a near-infrared camera, as Oulu-CASIA's NI set).
+   */
+  grey?: boolean;
+  /**
    * manifest: the CSV file (relative to root), columns path,label[,split][,subject][,x1,y1..x68,y68].
    */
   file?: string;
@@ -38,7 +61,7 @@ export type Dataset = {
    */
   aligned?: boolean;
   /**
-   * Face crop before resizing: face = a square box around the 68 landmarks (plus cropMargin on each side), none = the image as it is. Default by format: face for the full-frame formats (ckplus, oulu, sfew, fedro, manifest, and rafdb with aligned: false); none for the formats whose images are faces already (rafdb aligned, affectnet (cropped to its face box), fer2013, synthetic). Say none for a folder of faces that are already aligned.
+   * Face crop before resizing: face = a square box around the 68 landmarks (plus cropMargin on each side), none = the image as it is. Default by format: face for the full-frame formats (ckplus, oulu, sfew, fedro, manifest, and rafdb with aligned: false); none for the formats whose images are faces already (rafdb aligned, affectnet (cropped to its face box), fer2013, synthetic but for style lab, whose full frames are cropped to the face). Say none for a folder of faces that are already aligned.
    */
   crop?: 'face' | 'none';
   /**
@@ -327,7 +350,7 @@ export interface TrainData {
    */
   dataset: string;
   /**
-   * Split of that dataset (rafdb: train/test, affectnet: train/validation, sfew: train/val, synthetic: train/test, ckplus/oulu/fedro: all).
+   * Split of that dataset (rafdb: train/test, affectnet: train/validation, sfew: train/val, synthetic: train/test (style lab: all), ckplus/oulu/fedro: all).
    */
   split: string;
   /**

@@ -39,6 +39,22 @@ export function runAjv(validate: ValidateFunction, data: unknown, idx: PosIndex,
   return false;
 }
 
+/**
+ * The key (and value) an if/then/else tests, for an error inside its then or else branch;
+ * `schemaPath` is relative to `owner`, the schema of the object holding the rejected key.
+ */
+function conditionOf(schemaPath: string, owner: JsonSchema | undefined): { key: string; value: unknown; branch: 'then' | 'else' } | undefined {
+  const m = /^#\/((?:.*\/)?allOf\/\d+)\/(then|else)\//.exec(schemaPath);
+  if (!m) return undefined;
+  let node: unknown = owner;
+  for (const part of m[1].split('/')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  const props = isPlainObject(node) && isPlainObject(node.if) && isPlainObject(node.if.properties) ? node.if.properties : undefined;
+  const key = props ? Object.keys(props)[0] : undefined;
+  if (!props || key === undefined) return undefined;
+  const test = props[key];
+  return { key, value: isPlainObject(test) ? test.const : undefined, branch: m[2] as 'then' | 'else' };
+}
+
 function describe(e: ErrorObject, root: unknown, segs: Seg[]): { path: Seg[]; message: string; atKey?: boolean } | undefined {
   const p = e.params as Record<string, unknown>;
   const data = getAt(root, segs).value;
@@ -66,7 +82,12 @@ function describe(e: ErrorObject, root: unknown, segs: Seg[]): { path: Seg[]; me
     }
     case 'false schema': {
       const parent = getAt(root, segs.slice(0, -1)).value;
-      const fmt = isPlainObject(parent) && typeof parent.format === 'string' ? ` to format ${parent.format}` : ' here';
+      // Keys are ruled out by a conditional on another key (format, or a synthetic dataset's style): name it.
+      const cond = conditionOf(e.schemaPath, schemaAt(specSchema(), segs.slice(0, -1)));
+      const on = cond?.key ?? 'format';
+      let fmt = ' here';
+      if (isPlainObject(parent) && typeof parent[on] === 'string') fmt = ` to ${on} ${parent[on]}`;
+      else if (cond?.branch === 'else') fmt = ` without ${on}: ${String(cond.value)}`;
       return { path: segs, atKey: true, message: `key "${String(segs[segs.length - 1])}" does not apply${fmt}` };
     }
     case 'enum': {

@@ -1,6 +1,8 @@
 /**
  * The built-in `synthetic` dataset: procedurally drawn faces with exact 68 landmarks and the
- * 7 expressions, so every command works on a fresh machine with no download.
+ * 7 expressions, so every command works on a fresh machine with no download. `style` picks a
+ * family (families.ts): wild faces (the default), harder wild faces, or posed lab recordings
+ * with subjects and neutral/peak frames.
  *
  * Sample ids are `synthetic:<seed>:<split>:<index>`; a sample is a pure function of (seed,
  * split, index, render options), rendered on demand and cached in memory (LRU) and, when
@@ -16,18 +18,27 @@ import { UserError } from '../../util/errors.js';
 import { deriveSeed, Rng } from '../../util/rng.js';
 import { NUM_CLASSES, type DatasetAdapter, type DatasetListing, type DatasetOptions, type DecodedSample, type SampleRef } from '../types.js';
 import { applyPose, faceLandmarks, fitPose, makePose } from './face.js';
-import { renderFace, sampleFaceSpec, type SpecOptions } from './render.js';
+import { renderFace, sampleFaceSpec, type FaceSpec, type SpecOptions } from './render.js';
+import { hardFaceSpec, labFaceSpec, labFrame, labSubjectId, MAX_EXPRESSIONS, STYLE_DEFAULTS, SYNTHETIC_STYLES, toGrey, type SyntheticStyle } from './families.js';
 
 export { EXPRESSIONS, ACTION_NAMES, type Actions } from './face.js';
 export { renderFace, sampleFaceSpec, type FaceSpec, type RenderedFace } from './render.js';
+export { SYNTHETIC_STYLES, labFrame, type SyntheticStyle } from './families.js';
 
 /** Bump when the drawing changes, so stale disk caches are never read back. */
 export const SYNTHETIC_VERSION = 1;
 
 export interface SyntheticOptions {
   seed: number;
-  /** Samples per split. */
+  /** The family: wild (default), hard, lab. */
+  style: SyntheticStyle;
+  /** Samples per split (lab: one split, `all`). */
   counts: Record<string, number>;
+  /** lab: number of subjects and of sequences (expressions) per subject. */
+  subjects: number;
+  expressions: number;
+  /** Grey images (luma in every channel). */
+  grey: boolean;
   /** Render side in pixels. */
   size: number;
   intensity: [number, number];
@@ -38,7 +49,9 @@ export interface SyntheticOptions {
 }
 
 const SPLITS = ['train', 'val', 'test'] as const;
-const DEFAULTS = { train: 2000, test: 400, seed: 1, size: 128, memoryCache: 1024 };
+/** The lab family's one split: its samples are split by subject folds, as CK+'s are. */
+const LAB_SPLIT = 'all';
+const DEFAULTS = { train: 2000, test: 400, seed: 1, size: 128, memoryCache: 1024, subjects: 40, expressions: MAX_EXPRESSIONS };
 
 function num(options: DatasetOptions, key: string, fallback: number, min: number, integer = true): number {
   const v = options[key];
@@ -58,23 +71,52 @@ function pair(options: DatasetOptions, key: string, fallback: [number, number], 
   return [v[0], v[1]];
 }
 
+function styleOf(options: DatasetOptions): SyntheticStyle {
+  const v = options.style ?? 'wild';
+  if (!(SYNTHETIC_STYLES as readonly unknown[]).includes(v)) {
+    throw new UserError(`dataset '${options.name}': style must be one of ${SYNTHETIC_STYLES.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as SyntheticStyle;
+}
+
+/** Keys that only one kind of family reads: a key the family would ignore is an error. */
+function rejectKeys(options: DatasetOptions, style: SyntheticStyle, keys: string[], why: string): void {
+  const given = keys.filter((k) => options[k] !== undefined && options[k] !== null);
+  if (given.length) throw new UserError(`dataset '${options.name}': ${given.join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to style ${style} (${why})`);
+}
+
+function splitCounts(options: DatasetOptions, style: SyntheticStyle): { counts: Record<string, number>; subjects: number; expressions: number } {
+  if (style === 'lab') {
+    rejectKeys(options, style, ['train', 'val', 'test'], `its one split, ${LAB_SPLIT}, holds subjects x expressions x 2 frames`);
+    const subjects = num(options, 'subjects', DEFAULTS.subjects, 1);
+    const expressions = num(options, 'expressions', DEFAULTS.expressions, 1);
+    if (expressions > MAX_EXPRESSIONS) throw new UserError(`dataset '${options.name}': expressions must be 1 .. ${MAX_EXPRESSIONS} (sequences per subject, one per expression), got ${expressions}`);
+    return { counts: { [LAB_SPLIT]: subjects * expressions * 2 }, subjects, expressions };
+  }
+  rejectKeys(options, style, ['subjects', 'expressions'], 'subjects and sequences belong to style lab');
+  const counts = { train: num(options, 'train', DEFAULTS.train, 0), val: num(options, 'val', 0, 0), test: num(options, 'test', DEFAULTS.test, 0) };
+  return { counts, subjects: 0, expressions: 0 };
+}
+
 export function parseSyntheticOptions(options: DatasetOptions): SyntheticOptions {
-  const counts: Record<string, number> = {
-    train: num(options, 'train', DEFAULTS.train, 0),
-    val: num(options, 'val', 0, 0),
-    test: num(options, 'test', DEFAULTS.test, 0),
-  };
+  const style = styleOf(options);
   const cacheDir = options.cacheDir;
   if (cacheDir !== undefined && cacheDir !== null && typeof cacheDir !== 'string') {
     throw new UserError(`dataset '${options.name}': cacheDir must be a path`);
   }
+  if (options.grey !== undefined && options.grey !== null && typeof options.grey !== 'boolean') {
+    throw new UserError(`dataset '${options.name}': grey must be true or false, got ${JSON.stringify(options.grey)}`);
+  }
+  const defaults = STYLE_DEFAULTS[style];
   return {
     seed: num(options, 'seed', DEFAULTS.seed, 0),
-    counts,
+    style,
+    ...splitCounts(options, style),
+    grey: options.grey === true,
     // `imageSize` is the spec's name for it (schemas/spec.schema.json); `size` is kept for direct callers.
     size: num(options, 'imageSize', num(options, 'size', DEFAULTS.size, 16), 16),
-    intensity: pair(options, 'intensity', [0.35, 1.0], 0, 1.5),
-    noise: pair(options, 'noise', [1, 6], 0, 64),
+    intensity: pair(options, 'intensity', [defaults.intensity[0], defaults.intensity[1]], 0, 1.5),
+    noise: pair(options, 'noise', [defaults.noise[0], defaults.noise[1]], 0, 64),
     cacheDir: typeof cacheDir === 'string' ? cacheDir : undefined,
     memoryCache: num(options, 'memoryCache', DEFAULTS.memoryCache, 0),
   };
@@ -104,9 +146,21 @@ function specOptions(o: SyntheticOptions): SpecOptions {
   return { intensity: o.intensity, noise: o.noise };
 }
 
+/** The label of a sample of this family. */
+function familyLabel(o: SyntheticOptions, split: string, index: number, seed = o.seed): number {
+  return o.style === 'lab' ? labFrame(seed, o.expressions, index).label : syntheticLabel(seed, split, index);
+}
+
+/** Everything that decides a sample's drawing, by family. */
+function faceSpecOf(o: SyntheticOptions, split: string, index: number, seed: number): FaceSpec {
+  if (o.style === 'lab') return labFaceSpec(seed, index, o.expressions, specOptions(o));
+  const label = syntheticLabel(seed, split, index);
+  return o.style === 'hard' ? hardFaceSpec(seed, split, index, label, specOptions(o)) : sampleFaceSpec(seed, split, index, label, specOptions(o));
+}
+
 /** Landmarks without drawing: cheap, so list() can hand them out for landmark coverage checks. */
 export function syntheticLandmarks(o: SyntheticOptions, split: string, index: number, seed = o.seed): Float32Array {
-  const spec = sampleFaceSpec(seed, split, index, syntheticLabel(seed, split, index), specOptions(o));
+  const spec = faceSpecOf(o, split, index, seed);
   const geo = faceLandmarks(spec.identity, spec.left, spec.right);
   const pose = fitPose(makePose(o.size, spec.angle, spec.scaleFrac, spec.dx, spec.dy), geo.points, o.size, 1);
   const out = new Float32Array(136);
@@ -120,9 +174,9 @@ export function syntheticLandmarks(o: SyntheticOptions, split: string, index: nu
 
 /** Renders one sample without touching any cache. */
 export function renderSynthetic(o: SyntheticOptions, split: string, index: number, seed = o.seed): DecodedSample {
-  const label = syntheticLabel(seed, split, index);
-  const face = renderFace(sampleFaceSpec(seed, split, index, label, specOptions(o)), o.size);
-  return { id: syntheticId(seed, split, index), width: face.width, height: face.height, rgb: face.rgb, landmarks: face.landmarks, label };
+  const face = renderFace(faceSpecOf(o, split, index, seed), o.size);
+  const rgb = o.grey ? toGrey(face.rgb) : face.rgb;
+  return { id: syntheticId(seed, split, index), width: face.width, height: face.height, rgb, landmarks: face.landmarks, label: face.label };
 }
 
 /** PNG bytes of an RGB sample; zlib settings fixed so the same pixels give the same bytes. */
@@ -136,7 +190,13 @@ export function encodePng(sample: { rgb: Uint8Array; width: number; height: numb
 
 /** Everything that changes the pixels, hashed, so different render options never share a cache entry. */
 export function renderKey(o: SyntheticOptions): string {
-  const h = createHash('sha256').update(JSON.stringify({ v: SYNTHETIC_VERSION, size: o.size, intensity: o.intensity, noise: o.noise })).digest('hex');
+  // Family keys enter only when they differ from the default, so the wild faces keep their cache.
+  const family = {
+    ...(o.style !== 'wild' ? { style: o.style } : {}),
+    ...(o.style === 'lab' ? { expressions: o.expressions } : {}),
+    ...(o.grey ? { grey: true } : {}),
+  };
+  const h = createHash('sha256').update(JSON.stringify({ v: SYNTHETIC_VERSION, size: o.size, intensity: o.intensity, noise: o.noise, ...family })).digest('hex');
   return `${o.size}px-${h.slice(0, 10)}`;
 }
 
@@ -217,15 +277,20 @@ export const syntheticAdapter: DatasetAdapter = {
   format: 'synthetic',
   splits(options: DatasetOptions): string[] {
     const o = parseSyntheticOptions(options);
+    if (o.style === 'lab') return [LAB_SPLIT];
     return SPLITS.filter((s) => s !== 'val' || o.counts.val > 0);
   },
   async list(options: DatasetOptions, split: string): Promise<DatasetListing> {
     const o = parseSyntheticOptions(options);
-    if (!(split in o.counts)) throw new UserError(`dataset '${options.name}': the synthetic dataset has no split '${split}' (train, val, test)`);
+    if (!(split in o.counts)) {
+      throw new UserError(`dataset '${options.name}': the synthetic dataset${o.style === 'lab' ? ' (style lab)' : ''} has no split '${split}' (${Object.keys(o.counts).join(', ')})`);
+    }
     const samples: SampleRef[] = [];
     for (let i = 0; i < o.counts[split]; i++) {
       const id = syntheticId(o.seed, split, i);
-      samples.push({ id, source: id, label: syntheticLabel(o.seed, split, i), split, landmarks: syntheticLandmarks(o, split, i), subject: `${split}-${i}` });
+      // Wild faces are all different people; lab frames share their subject's id (subject-independent folds).
+      const subject = o.style === 'lab' ? labSubjectId(labFrame(o.seed, o.expressions, i).subject) : `${split}-${i}`;
+      samples.push({ id, source: id, label: familyLabel(o, split, i), split, landmarks: syntheticLandmarks(o, split, i), subject });
     }
     return { samples, problems: [] };
   },
