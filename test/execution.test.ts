@@ -4,53 +4,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/engine/backend.js';
 import { buildModel } from '../src/model/build.js';
+import { small, stepInputs, stepOutputs } from './helpers/model-step.js';
 import { CROP_IMPLS, PG_UNITS_IMPLS, EXECUTION_TABLE, cropAvailable, resolveExecution } from '../src/model/execution.js';
-import type { Backbone, ModelOptions, Variant } from '../src/model/types.js';
+import type { Backbone, Variant } from '../src/model/types.js';
 
 const TOL = 1e-5;
-
-function small(backbone: Backbone, variant: Variant, extra: Partial<ModelOptions> = {}): ModelOptions {
-  return { backbone, variant, inputSize: 32, width: 0.125, numClasses: 7, dropout: 0, ...extra };
-}
-
-/** Deterministic inputs made on the host (identical on every backend). */
-function inputs(S: number, B: number) {
-  let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const images = Float32Array.from({ length: B * S * S * 3 }, rnd);
-  // Some centres near and beyond the edges, so windows that leave the map are covered.
-  const points = Float32Array.from({ length: B * 24 * 2 }, () => rnd() * (S + 16) - 8);
-  const labels = Int32Array.from({ length: B }, (_, i) => i % 7);
-  return { images, points, labels };
-}
-
-/** Logits, alpha and the gradient of every trainable variable for one training-mode forward. */
-async function outputsAndGrads(o: ModelOptions, data: ReturnType<typeof inputs>, B: number): Promise<Map<string, Float32Array>> {
-  const m = buildModel(o, 5);
-  try {
-    const kept = tf.tidy(() => {
-      const images = tf.tensor4d(data.images, [B, o.inputSize, o.inputSize, 3]);
-      const labels = tf.tensor1d(data.labels, 'int32');
-      const out = new Map<string, tf.Tensor>();
-      const { value, grads } = tf.variableGrads(() => {
-        const f = m.forward(images, data.points, true, labels);
-        out.set('logits', tf.keep(f.logits));
-        if (f.alpha) out.set('alpha', tf.keep(f.alpha));
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 7), f.logits) as tf.Scalar;
-      }, m.trainableVariables());
-      out.set('loss', value);
-      for (const [name, g] of Object.entries(grads)) out.set(`grad ${name.replace(/^acnn\d+\//, '')}`, g);
-      return [...out];
-    });
-    // Asynchronous reads: the webgpu backend cannot read synchronously in Node.
-    const res = new Map<string, Float32Array>();
-    for (const [k, t] of kept) res.set(k, (await t.data()) as Float32Array);
-    tf.dispose(kept.map(([, t]) => t));
-    return res;
-  } finally {
-    m.dispose();
-  }
-}
 
 /**
  * Outputs (logits, alpha, loss) agree element-wise to TOL (relative to max(1, |value|)); the
@@ -140,14 +98,14 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
         // Batch 4: at batch 2 the attention FC's batch norm normalises two values to +-1, and
         // its gradient turns float32 rounding into 1e-3 differences even between backends.
         const B = 4;
-        const data = inputs(32, B);
+        const data = stepInputs(32, B, 12345, 8);
         let ref: Map<string, Float32Array> | undefined;
         let worst = 0;
         const crops = CROP_IMPLS.filter((c) => cropAvailable(tf.getBackend(), c));
         if (crops.length < CROP_IMPLS.length) console.log(`      not on ${tf.getBackend()}: crop ${CROP_IMPLS.filter((c) => !crops.includes(c)).join(', ')} (needs synchronous reads)`);
         for (const pgUnits of PG_UNITS_IMPLS) {
           for (const crop of crops) {
-            const got = await outputsAndGrads(small(bb, variant, { crop, pgUnits }), data, B);
+            const got = await stepOutputs(small(bb, variant, { crop, pgUnits }), data, B, 5);
             // The crop is exercised: patches with content reach the first unit convolutions.
             assert.ok([...got].some(([k, g]) => /^grad roi\d+_conv1\/kernel$/.test(k) && g.some((v) => v !== 0)), 'the patch units see the map');
             if (!ref) ref = got;

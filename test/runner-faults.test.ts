@@ -10,26 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/util/rng.js';
 import { runCli, repoRoot } from './helpers/cli.js';
 import * as fx from './fixtures/datasets/build.js';
+import { tinyPacnnYaml } from './helpers/tiny-spec.js';
 
 const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 /** A real pACNN small enough to train in seconds (a 1.6 MB checkpoint), checkpointing every 2 of 8 steps. */
-const TINY = `name: tiny
-datasets:
-  synthetic: {format: synthetic, train: 48, test: 24, seed: 3, imageSize: 32}
-model: {backbone: resnet18, variant: pacnn, inputSize: 32, width: 0.125}
-train:
-  data: [{dataset: synthetic, split: train}]
-  occlusion: {ratio: 0.5, protocol: random-square}
-  lr: 0.01
-  batchSize: 8
-  iterations: 8
-  logEvery: 1
-  checkpointEvery: 2
-test:
-  clean: {dataset: synthetic, split: test}
-  occluded: {dataset: synthetic, split: test, occlusion: {protocol: random-square, seed: 5}}
-`;
+const TINY = tinyPacnnYaml('resnet18');
 
 type Event = Record<string, unknown> & { type: string };
 const events = (stdout: string): Event[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);

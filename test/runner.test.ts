@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, repoRoot } from './helpers/cli.js';
+import { tinyPacnnYaml } from './helpers/tiny-spec.js';
 
 const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
@@ -13,22 +14,7 @@ function tinySpec(dir: string, extra = ''): string {
   const file = path.join(dir, 'tiny.yaml');
   writeFileSync(
     file,
-    `name: tiny
-datasets:
-  synthetic: {format: synthetic, train: 48, test: 24, seed: 3, imageSize: 32}
-model: {backbone: vgg16, variant: pacnn, inputSize: 32, width: 0.125}
-train:
-  data: [{dataset: synthetic, split: train}]
-  occlusion: {ratio: 0.5, protocol: random-square}
-  lr: 0.01
-  batchSize: 8
-  iterations: 8
-  logEvery: 1
-  checkpointEvery: 2
-test:
-  clean: {dataset: synthetic, split: test}
-  occluded: {dataset: synthetic, split: test, occlusion: {protocol: random-square, seed: 5}}
-table:
+    `${tinyPacnnYaml()}table:
   id: tiny
   rows: [{name: pACNN, where: {model.variant: pacnn}}, {name: GAN-Inpainting}]
   columns: [{name: clean, metric: clean.accuracy}, {name: occluded, metric: occluded.accuracy}]

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
-import { buildModel } from '../src/model/build.js';
 import type { Backbone, ModelOptions, Variant } from '../src/model/types.js';
+import { small, stepInputs, stepOutputs } from './helpers/model-step.js';
 import { runCli } from './helpers/cli.js';
 
 let unavailable: string | undefined;
@@ -26,40 +26,6 @@ async function webgpuOrSkip(ctx: Mocha.Context): Promise<void> {
   if (unavailable) {
     console.log(`      skipped: ${unavailable}`);
     ctx.skip();
-  }
-}
-
-function small(backbone: Backbone, variant: Variant, extra: Partial<ModelOptions> = {}): ModelOptions {
-  return { backbone, variant, inputSize: 32, width: 0.125, numClasses: 7, dropout: 0, ...extra };
-}
-
-/** Logits, loss and every gradient of one training-mode step, read asynchronously. */
-async function step(o: ModelOptions, B: number): Promise<Map<string, Float32Array>> {
-  let s = 777;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const images = Float32Array.from({ length: B * o.inputSize * o.inputSize * 3 }, rnd);
-  const points = Float32Array.from({ length: B * 48 }, () => rnd() * o.inputSize);
-  const m = buildModel(o, 3);
-  try {
-    const kept = tf.tidy(() => {
-      const labels = tf.tensor1d(Array.from({ length: B }, (_, i) => i % 3), 'int32');
-      const out: [string, tf.Tensor][] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const f = m.forward(tf.tensor4d(images, [B, o.inputSize, o.inputSize, 3]), points, true, labels);
-        out.push(['logits', tf.keep(f.logits)]);
-        const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 7), f.logits) as tf.Scalar;
-        return f.auxLoss ? (tf.add(ce, f.auxLoss) as tf.Scalar) : ce;
-      }, m.trainableVariables());
-      out.push(['loss', value]);
-      for (const [k, g] of Object.entries(grads)) out.push([`grad ${k.replace(/^acnn\d+\//, '')}`, g]);
-      return out;
-    });
-    const res = new Map<string, Float32Array>();
-    for (const [k, t] of kept) res.set(k, (await t.data()) as Float32Array);
-    tf.dispose(kept.map(([, t]) => t));
-    return res;
-  } finally {
-    m.dispose();
   }
 }
 
@@ -89,10 +55,10 @@ describe('webgpu backend: models against the plain JS backend', function () {
     it(`${bb} ${v}: logits, loss and gradients match cpu (relative L2 <= 1e-4)`, async function () {
       await webgpuOrSkip(this);
       const o = small(bb, v, extra);
-      const gpu = await step(o, 4);
+      const gpu = await stepOutputs(o, stepInputs(o.inputSize, 4, 777), 4, 3);
       assert.equal(tf.getBackend(), 'webgpu');
       await initBackend('cpu');
-      const cpu = await step(o, 4);
+      const cpu = await stepOutputs(o, stepInputs(o.inputSize, 4, 777), 4, 3);
       assert.deepEqual([...gpu.keys()].sort(), [...cpu.keys()].sort());
       // Logits and loss element-wise; gradients over all parameters together (per-tensor
       // comparison means nothing for conv biases under batch norm, whose gradient is rounding).
