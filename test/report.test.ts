@@ -178,7 +178,7 @@ describe('acnn report (run directories written directly)', function () {
   });
 });
 
-describe('acnn report on configs/gates.yaml (16 runs, AUC columns, no paper values)', function () {
+describe('acnn report on configs/gates.yaml (30 runs, AUC columns, no paper values)', function () {
   this.timeout(120_000);
 
   it('gate metrics of ungated variants are n/a, AUCs have 3 decimals, conditions with one tag are told apart', async () => {
@@ -186,20 +186,20 @@ describe('acnn report on configs/gates.yaml (16 runs, AUC columns, no paper valu
     const loaded = await loadSpec(path.join(repoRoot, 'configs', 'gates.yaml'));
     const results = path.join(work, 'results');
     for (const run of expandRuns(loaded)) {
-      // Seeds 1 and 2 give alpha AUC 0.55 and 0.60: mean 0.575, SE 0.0354 / sqrt(2) = 0.025.
+      // Seeds 1, 2, 3 give alpha AUC 0.55, 0.60, 0.65: mean 0.600, SE 0.05 / sqrt(3) = 0.029.
       const seed = (run.config as unknown as { train: { seed: number } }).train.seed;
       await writeRunDir(results, run, { clean: { correct: 35 }, occluded: { correct: 28, alphaAuc: 0.5 + seed / 20, normAuc: 0.45 } }, 'gates');
     }
     const r = await writeReport(loaded, { resultsDir: results });
     const md = readFileSync(r.file, 'utf8');
-    assert.equal(r.finished, 16);
+    assert.equal(r.finished, 30);
     const header = md.split('\n').find((l) => l.startsWith('| method |'))!;
     assert.doesNotMatch(header, /paper/, 'no paper column when the paper has no value for it');
     const pcnn = tableRow(md, 'pCNN');
-    assert.deepEqual([pcnn[3], pcnn[pcnn.length - 1]], ['n/a', '2']);
-    assert.equal(tableRow(md, 'pACNN')[3], '0.575 ± 0.025');
+    assert.deepEqual([pcnn[3], pcnn[pcnn.length - 1]], ['n/a', '3']);
+    assert.equal(tableRow(md, 'pACNN')[3], '0.600 ± 0.029');
     assert.match(md, /n\/a: the runs of the cell have no such metric/);
-    assert.ok(md.includes('| pACNN + gate loss (occluders=misleading), seed 2 | occluded |'), 'gate rows name the occluder family');
+    assert.ok(md.includes('| pACNN + gate loss (occluders=misleading), seed 3 | occluded |'), 'gate rows name the occluder family');
   });
 });
 
