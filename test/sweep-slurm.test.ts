@@ -27,6 +27,19 @@ function clusterProblem(): string | undefined {
  * Resolves when every task of Slurm job `jobId` has ended: Slurm itself says so, by starting a
  * no-op job that depends on it (afterany) and that `sbatch --wait` waits for. Then the state.
  */
+/**
+ * A temporary folder for a suite on the real cluster; the suite is skipped, saying why, when the
+ * cluster is not usable (or fails, when ACNN_SLURM_TEST=1 says it must be).
+ */
+function clusterRootOrSkip(ctx: Mocha.Context, prefix: string): string {
+  const problem = clusterProblem();
+  if (problem) {
+    if (process.env.ACNN_SLURM_TEST === '1') throw new Error(`ACNN_SLURM_TEST=1 but the Slurm cluster is not usable: ${problem}`);
+    skipBecause(ctx, `${problem} (set ACNN_SLURM_TEST=1 to make that a failure)`);
+  }
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
 async function afterJob(jobId: string, results: string, spec: string, timeoutMs: number): Promise<SweepState> {
   const args = ['--wait', '--quiet', `--dependency=afterany:${jobId}`, '--partition=debug', '--time=00:01:00', '--mem=64M', '--output=/dev/null', '--wrap=true'];
   await new Promise<void>((resolve, reject) =>
@@ -39,12 +52,7 @@ describe('sweep: Slurm executor on a real cluster', function () {
   this.timeout(600_000);
   let root: string;
   before(function () {
-    const problem = clusterProblem();
-    if (problem) {
-      if (process.env.ACNN_SLURM_TEST === '1') throw new Error(`ACNN_SLURM_TEST=1 but the Slurm cluster is not usable: ${problem}`);
-      skipBecause(this, `${problem} (set ACNN_SLURM_TEST=1 to make that a failure)`);
-    }
-    root = mkdtempSync(path.join(os.tmpdir(), 'acnn-sweep-slurm-'));
+    root = clusterRootOrSkip(this, 'acnn-sweep-slurm-');
   });
   after(() => root && !process.env.ACNN_KEEP_TMP && rmSync(root, { recursive: true, force: true }));
 
@@ -119,12 +127,7 @@ describe('Slurm: a task cancelled or requeued mid-run resumes', function () {
   this.timeout(900_000);
   let root: string;
   before(function () {
-    const problem = clusterProblem();
-    if (problem) {
-      if (process.env.ACNN_SLURM_TEST === '1') throw new Error(`ACNN_SLURM_TEST=1 but the Slurm cluster is not usable: ${problem}`);
-      skipBecause(this, `${problem} (set ACNN_SLURM_TEST=1 to make that a failure)`);
-    }
-    root = mkdtempSync(path.join(os.tmpdir(), 'acnn-slurm-requeue-'));
+    root = clusterRootOrSkip(this, 'acnn-slurm-requeue-');
   });
   after(() => root && !process.env.ACNN_KEEP_TMP && rmSync(root, { recursive: true, force: true }));
 
