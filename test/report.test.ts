@@ -5,7 +5,7 @@
  * real tiny run through `acnn run --report`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -257,9 +257,15 @@ test:
     const sample = JSON.parse(readFileSync(path.join(results, 'tiny', runDir, 'samples', 'occluded.json'), 'utf8')).samples[0];
     assert.equal(sample.corners.length, 48);
     assert.ok(sample.corners.every((c: number) => c % 8 === 0));
-    // Without --report, acnn run names the report and says it is from an earlier acnn report.
+    // Without --report, acnn run names the report: up to date while no run finished after it...
     const again = await runCli(['run', spec, '--backend', 'wasm', '--results', results, '--cache', path.join(work, 'cache')]);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /report: .*REPORT\.md is from an earlier acnn report/);
+    assert.match(again.stderr, /report: .*REPORT\.md \(up to date with the finished runs\)/);
+    // ...and from an earlier acnn report once a run's evaluation is newer.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path.join(results, 'tiny', runDir, 'eval.json'), later, later);
+    const third = await runCli(['run', spec, '--backend', 'wasm', '--results', results, '--cache', path.join(work, 'cache')]);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, /report: .*REPORT\.md is from an earlier acnn report; acnn report /);
   });
 });

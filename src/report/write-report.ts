@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LoadedSpec } from '../spec/index.js';
 import { UserError } from '../util/errors.js';
+import { RunDir, specResultsDir } from '../rundir/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { conditionsOf, flatten } from './conditions.js';
 import { buildFigures, type Figure } from './figures/index.js';
@@ -195,11 +196,21 @@ export async function reportAfterRun(loaded: LoadedSpec, opts: ReportOptions & {
       throw err;
     }
   }
-  const exists = await fs.stat(file).then(
-    () => true,
-    () => false,
-  );
-  return exists
-    ? { file, message: `report: ${file} is from an earlier acnn report; acnn report ${loaded.file} (or acnn run --report) brings it up to date` }
-    : { message: `report: acnn report ${loaded.file} (or acnn run --report) writes ${file}` };
+  const written = await mtimeMs(file);
+  if (written === undefined) return { message: `report: acnn report ${loaded.file} (or acnn run --report) writes ${file}` };
+  if (written >= (await newestResult(loaded, opts))) return { file, message: `report: ${file} (up to date with the finished runs)` };
+  return { file, message: `report: ${file} is from an earlier acnn report; acnn report ${loaded.file} (or acnn run --report) brings it up to date` };
+}
+
+const mtimeMs = (file: string): Promise<number | undefined> => fs.stat(file).then(
+  (s) => s.mtimeMs,
+  () => undefined,
+);
+
+/** When the newest eval.json of the spec's planned runs was written (0 when none is). */
+async function newestResult(loaded: LoadedSpec, opts: ReportOptions): Promise<number> {
+  const base = specResultsDir(opts.resultsDir, loaded.name);
+  const planned = await plannedRuns(loaded, opts.resultsDir, opts.replan);
+  const times = await Promise.all(planned.map((r) => mtimeMs(new RunDir(path.join(base, r.id)).evalFile)));
+  return Math.max(0, ...times.map((t) => t ?? 0));
 }
