@@ -203,6 +203,26 @@ describe('acnn report on configs/gates.yaml (30 runs, AUC columns, no paper valu
   });
 });
 
+describe('acnn report when no patch is covered enough for an AUC', function () {
+  this.timeout(120_000);
+
+  // Table III's R8 blocks never cover half of a patch window: evaluation's AUCs are undefined,
+  // and eval.json stores them as null. The report says so instead of failing (it once did).
+  it('undefined AUCs (null in eval.json) read as "no AUC" in the text, n/a in the histogram titles', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'acnn-report-noauc-'));
+    const loaded = await loadSpec(path.join(repoRoot, 'configs', 'gates.yaml'));
+    const results = path.join(work, 'results');
+    for (const run of expandRuns(loaded)) {
+      await writeRunDir(results, run, { clean: { correct: 35 }, occluded: { correct: 28, alphaAuc: Number.NaN, normAuc: Number.NaN } }, 'gates');
+    }
+    const r = await writeReport(loaded, { resultsDir: results });
+    const md = readFileSync(r.file, 'utf8');
+    assert.match(md, /the gates: no AUC \(no covered or no uncovered patches\)/);
+    assert.match(md, /the patch feature norms: no AUC/);
+    assert.ok(r.figures.some((f) => f.endsWith('gate-histogram.png')), 'the histogram is still drawn');
+  });
+});
+
 describe('acnn report (command line)', function () {
   this.timeout(180_000);
 

@@ -74,9 +74,10 @@ export function gatesTable(rows: GateRow[]): string {
 
 /** What an AUC says, in words, judged against its standard error. */
 function aucWords(s: ScoreDiagnostics, occ: OcclusionDiagnostics, subject: string): string {
+  // eval.json stores an undefined AUC (no patch covered enough, or none left uncovered) as null.
+  if (!Number.isFinite(s.auc)) return `${subject}: no AUC (no covered or no uncovered patches)`;
   const se = aucSe(s.auc, occ.covered, occ.patches - occ.covered);
   const value = `AUC ${s.auc.toFixed(3)}${se === undefined ? '' : ` ± ${se.toFixed(3)}`}`;
-  if (!Number.isFinite(s.auc)) return `${subject}: no AUC (no covered or no uncovered patches)`;
   if (se === undefined || Math.abs(s.auc - 0.5) < SIGNIFICANT_SE * se) return `${subject} do not tell covered from uncovered patches (${value})`;
   const means = `mean ${s.meanCovered.toFixed(3)} covered vs ${s.meanUncovered.toFixed(3)} uncovered`;
   return s.auc > 0.5 ? `${subject} are lower on covered patches (${value}; ${means})` : `${subject} are higher on covered patches, the opposite of down-weighting them (${value}; ${means})`;

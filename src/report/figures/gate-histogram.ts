@@ -10,6 +10,9 @@ import { chartCanvas, gridFigure, type GridLayout } from './canvas.js';
 
 export const HISTOGRAM_LAYOUT: GridLayout = { columns: 2, cellWidth: 560, cellHeight: 340, titleHeight: 36, footerHeight: 0, gap: 10 };
 
+/** An AUC for a title; eval.json stores an undefined one (no patch covered >= 50%) as null. */
+const aucText = (auc: number): string => (Number.isFinite(auc) ? auc.toFixed(3) : 'n/a (no patch covered enough)');
+
 export interface HistogramPanel {
   title: string;
   occlusion: OcclusionDiagnostics;
@@ -22,7 +25,7 @@ export function histogramPanels(conditions: Condition[]): HistogramPanel[] {
     for (const run of c.done) {
       for (const [test, result] of Object.entries(run.eval!.tests)) {
         const occ = result.patches?.occlusion;
-        if (occ?.alpha) out.push({ title: `${runLabel(c, run)}, ${test}: α AUC ${occ.alpha.auc.toFixed(3)}`, occlusion: occ });
+        if (occ?.alpha) out.push({ title: `${runLabel(c, run)}, ${test}: α AUC ${aucText(occ.alpha.auc)}`, occlusion: occ });
       }
     }
   }
