@@ -17,6 +17,7 @@ import { conditionsOf } from '../src/report/conditions.js';
 import type { ReportRun } from '../src/report/source.js';
 import { runCli, repoRoot } from './helpers/cli.js';
 import { plannedRuns, writeReportSpec, writeRunDir, type RunSpec } from './helpers/report-fixture.js';
+import { tinyPacnnYaml } from './helpers/tiny-spec.js';
 
 /** base, pacnn, gacnn x seeds 1, 2 (plan order); gACNN seed 2 unfinished. */
 const FIXTURE: RunSpec[] = [
@@ -244,23 +245,7 @@ describe('acnn report (command line)', function () {
   it('acnn run --report trains a tiny real pACNN and writes the report with its attention map', async () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'acnn-run-report-'));
     const spec = path.join(work, 'tiny.yaml');
-    writeFileSync(
-      spec,
-      `name: tiny
-datasets:
-  synthetic: {format: synthetic, train: 32, test: 16, seed: 3, imageSize: 32}
-model: {backbone: vgg16, variant: pacnn, inputSize: 32, width: 0.125}
-train:
-  data: [{dataset: synthetic, split: train}]
-  occlusion: {ratio: 0.5, protocol: random-square}
-  batchSize: 8
-  iterations: 4
-  logEvery: 1
-test:
-  clean: {dataset: synthetic, split: test}
-  occluded: {dataset: synthetic, split: test, occlusion: {protocol: random-square, seed: 5}}
-`,
-    );
+    writeFileSync(spec, tinyPacnnYaml());
     const results = path.join(work, 'results');
     const res = await runCli(['run', spec, '--backend', 'wasm', '--workers', '1', '--results', results, '--cache', path.join(work, 'cache'), '--report'], { timeoutMs: 170_000 });
     assert.equal(res.code, 0, res.stderr);
