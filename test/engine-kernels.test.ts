@@ -207,7 +207,7 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
     assertClose(r, 'reductions', 2e-5);
   });
 
-  it('BatchMatMul with transposeA (explicit transpose for wide right operands) and transposeB (swapped product for short left operands), and an int reduction', async () => {
+  it('BatchMatMul: transposeA (explicit transpose for wide right operands), transposeB (swapped product for short left operands), batched products (XNNPACK per batch entry, broadcast), and an int reduction', async () => {
     // [a shape, b shape, transposeA, transposeB]
     const cases: Array<[number[], number[], boolean, boolean]> = [
       [[16, 40], [16, 24], true, false],
@@ -219,6 +219,14 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
       [[4, 30], [50, 30], false, true],
       [[40, 30], [50, 30], false, true],
       [[2, 4, 30], [2, 50, 30], false, true],
+      // batched (one XNNPACK product per batch entry): plain, each transpose, both, broadcast, rank 4
+      [[24, 18, 40], [24, 40, 16], false, false],
+      [[5, 40, 18], [5, 40, 16], true, false],
+      [[5, 18, 40], [5, 16, 40], false, true],
+      [[5, 40, 18], [5, 16, 40], true, true],
+      [[1, 7, 9], [6, 9, 5], false, false],
+      [[6, 7, 9], [9, 5], false, false],
+      [[2, 3, 7, 9], [2, 3, 9, 4], false, false],
     ];
     const r = await onBoth(() => [
       ...cases.map(([as, bs, ta, tb], i) => tf.matMul(tf.tensor(values(size(as), 70 + i), as), tf.tensor(values(size(bs), 80 + i), bs), ta, tb)),
@@ -261,6 +269,28 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
     tf.dispose([b, c]);
   });
 
+  it('SplitV and Unpack (the gradients of concat and stack: every piece, every axis, int), and their gradients', async () => {
+    const r = await onBoth(() => {
+      const x = tf.tensor(values(4 * 3 * 5 * 2, 120), [4, 3, 5, 2]);
+      const xi = tf.cast(tf.mul(x, 10), 'int32');
+      const w = tf.tensor(values(4 * 3 * 5 * 2, 121), [4, 3, 5, 2]);
+      return [
+        ...tf.split(x, [1, 2, 1], 0),
+        ...tf.split(x, 3, 1),
+        ...tf.split(x, [2, -1], 2),
+        ...tf.split(x, 2, 3),
+        ...tf.unstack(x, 0),
+        ...tf.unstack(x, 2),
+        ...tf.unstack(x, 3),
+        ...tf.unstack(xi, 1).map((t) => tf.cast(t, 'float32')),
+        // stack's gradient unstacks, concat's splits
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.stack(tf.unstack(tf.square(t), 1), 1), w)))(x),
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.concat(tf.split(tf.square(t), [3, 2], 2), 2), w)))(x),
+      ];
+    });
+    assertClose(r, 'split/unstack', 1e-6);
+  });
+
   it('the kernels leak no tensors or wasm buffers across repeated calls', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values(2 * 9 * 7 * 3, 1), [2, 9, 7, 3]);
@@ -270,7 +300,11 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
     const step = () => {
       const gs = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), 2, 1, 'same')))([x, f]);
       const gg = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, ids)))(x2);
-      tf.dispose([...gs, gg]);
+      // batched products (per-entry XNNPACK operators, cached by the slices' ids), split, unstack
+      const x3 = tf.reshape(x, [2, 9, 21]);
+      const gm = tf.grad((t: tf.Tensor) => tf.sum(tf.matMul(tf.matMul(t as tf.Tensor3D, t as tf.Tensor3D, false, true), t as tf.Tensor3D)))(x3);
+      const pieces = [...tf.split(x, 3, 1), ...tf.unstack(x, 3)];
+      tf.dispose([...gs, gg, x3, gm, ...pieces]);
     };
     step();
     const before = { tensors: tf.memory().numTensors, ids: numDataIds() };

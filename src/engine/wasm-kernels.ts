@@ -52,7 +52,7 @@ const stock = new Map<string, tf.KernelConfig>();
 export function stockWasmKernel(name: string): tf.KernelConfig | undefined {
   return stock.get(name);
 }
-export const REPLACED_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile', 'Sum', 'Mean', 'BatchMatMul', 'Identity', 'Cast', 'Slice'] as const;
+export const REPLACED_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile', 'Sum', 'Mean', 'BatchMatMul', 'Identity', 'Cast', 'Slice', 'SplitV', 'Unpack'] as const;
 
 function runStock(name: string, args: KernelArgs): tf.TensorInfo {
   return stock.get(name)!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
@@ -331,18 +331,30 @@ function swapLast(rank: number): number[] {
 }
 
 /**
- * transposeA with a right operand of more than one column: transpose a explicitly (measured
- * 3-10x faster). transposeB with M <= K (a has fewer rows than columns): a b^T = (b a^T)^T, so
- * only a and the [N, M] result are transposed (dy W^T at batch 16: 3.5 ms instead of 13.8).
+ * Upstream sends everything but an untransposed product of batch 1 to a scalar C++ loop
+ * (batch_mat_mul_impl.cc's slow_batch_matmul); only that one case runs on XNNPACK.
+ * - Batched products ([G, M, K] x [G, K, N], G > 1: the grouped PG-units' convolutions and FCs
+ *   and their gradients): one XNNPACK product per batch entry on heap slices, transposes made
+ *   explicit first.
+ * - transposeA with a right operand of more than one column: transpose a explicitly (measured
+ *   3-10x faster). transposeB with M <= K (a has fewer rows than columns): a b^T = (b a^T)^T, so
+ *   only a and the [N, M] result are transposed (dy W^T at batch 16: 3.5 ms instead of 13.8).
  */
 function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const at = args.attrs as { transposeA: boolean; transposeB: boolean };
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (at.transposeA && at.transposeB)) return runStock('BatchMatMul', args);
-  const [m, k] = a.shape.slice(-2) as [number, number];
-  const n = at.transposeB ? b.shape[b.shape.length - 2]! : b.shape[b.shape.length - 1]!;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return runStock('BatchMatMul', args);
   const mm = (x: tf.Tensor, y: tf.Tensor) =>
     tf.engine().makeTensorFromTensorInfo(runStock('BatchMatMul', { inputs: { a: x, b: y }, attrs: { transposeA: false, transposeB: false }, backend: args.backend }));
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  if (batchA > 1 || batchB > 1) {
+    if (batchA !== batchB && batchA !== 1 && batchB !== 1) return runStock('BatchMatMul', args);
+    return batchedMatMul(asTensor(a), asTensor(b), at, mm);
+  }
+  if (at.transposeA && at.transposeB) return runStock('BatchMatMul', args);
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const n = at.transposeB ? b.shape[b.shape.length - 2]! : b.shape[b.shape.length - 1]!;
   if (at.transposeA && n > 1) {
     return tf.tidy(() => {
       const ta = asTensor(a);
@@ -357,6 +369,32 @@ function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
     });
   }
   return runStock('BatchMatMul', args);
+}
+
+/**
+ * G products of batch 1 on XNNPACK. Every right operand is a fresh slice (its own data id), so
+ * upstream's operator cache, keyed by the right operand's id, never serves stale weights; the
+ * cached operators go with the slices when the tidy disposes them.
+ */
+function batchedMatMul(a: tf.Tensor, b: tf.Tensor, at: { transposeA: boolean; transposeB: boolean }, mm: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const outBatch = (a.size / (a.shape.at(-1)! * a.shape.at(-2)!) > 1 ? a : b).shape.slice(0, -2);
+    const G = tf.util.sizeFromShape(outBatch);
+    const a3 = a.reshape([-1, a.shape.at(-2)!, a.shape.at(-1)!]);
+    const b3 = b.reshape([-1, b.shape.at(-2)!, b.shape.at(-1)!]);
+    const ta = at.transposeA ? tf.transpose(a3, [0, 2, 1]) : a3;
+    const tb = at.transposeB ? tf.transpose(b3, [0, 2, 1]) : b3;
+    const [, M, K] = ta.shape as [number, number, number];
+    const N = tb.shape[2]!;
+    const outs: tf.Tensor[] = [];
+    for (let g = 0; g < G; g++) {
+      const ag = ta.shape[0] === 1 ? ta : tf.slice(ta, [g, 0, 0], [1, M, K]);
+      // A fresh tensor even for a broadcast b: see the caching note above.
+      const bg = tf.slice(tb, [tb.shape[0] === 1 ? 0 : g, 0, 0], [1, K, N]);
+      outs.push(mm(ag, bg));
+    }
+    return tf.concat(outs, 0).reshape([...outBatch, M, N]);
+  });
 }
 
 function identityKernel(args: KernelArgs): tf.TensorInfo {
@@ -409,12 +447,46 @@ function sliceKernel(args: KernelArgs): tf.TensorInfo {
   return outInfo;
 }
 
+/**
+ * SplitV (Concat's gradient) and Unpack (Stack's gradient): upstream cuts each piece with its
+ * own Slice, each of which copies the whole input out of the heap (see Slice above): a stack
+ * of the 24 PG-units' kernels has 24 pieces. The same cuts through sliceKernel's block copies.
+ */
+function splitVKernel(args: KernelArgs): tf.TensorInfo[] {
+  const x = args.inputs.x!;
+  const a = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
+  const axis = tf.util.parseAxisParam(a.axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, a.numOrSizeSplits, axis);
+  const begin = x.shape.map(() => 0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[axis] = s;
+    const piece = sliceKernel({ inputs: { x }, attrs: { begin: [...begin], size }, backend: args.backend });
+    begin[axis]! += s;
+    return piece;
+  });
+}
+
+function unpackKernel(args: KernelArgs): tf.TensorInfo[] {
+  const x = args.inputs.value!;
+  const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, x.shape)[0]!;
+  const n = x.shape[axis]!;
+  const outShape = x.shape.filter((_, i) => i !== axis);
+  const size = x.shape.map((d, i) => (i === axis ? 1 : d));
+  return Array.from({ length: n }, (_, i) => {
+    const begin = x.shape.map((_, j) => (j === axis ? i : 0));
+    // A slice owns its data (block copies), laid out as the piece: dropping the unit axis is free.
+    const piece = sliceKernel({ inputs: { x }, attrs: { begin, size }, backend: args.backend });
+    return { dataId: piece.dataId, shape: outShape, dtype: piece.dtype };
+  });
+}
+
 let registered = false;
 /** Registers the replacement kernels for the 'wasm' backend (idempotent). */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  const replacements: Array<[string, (args: KernelArgs) => tf.TensorInfo]> = [
+  const replacements: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
     ['Conv2DBackpropFilter', conv2DBackpropFilterKernel],
     ['Conv2DBackpropInput', conv2DBackpropInputKernel],
     ['MaxPoolGrad', maxPoolGradKernel],
@@ -426,6 +498,8 @@ export function registerWasmKernels(): void {
     ['Identity', identityKernel],
     ['Cast', castKernel],
     ['Slice', sliceKernel],
+    ['SplitV', splitVKernel],
+    ['Unpack', unpackKernel],
   ];
   for (const [kernelName, kernelFunc] of replacements) {
     const old = tf.getKernel(kernelName, BACKEND);

@@ -57,9 +57,16 @@ interface TableEntry {
  */
 export const EXECUTION_TABLE: Readonly<Record<string, TableEntry>> = {
   wasm: {
-    plan: { crop: 'host', pgUnits: 'loop' },
+    // Batched since acnn's BatchMatMul runs batched products on XNNPACK and SplitV / Unpack (the
+    // gradients of the im2col concat and of the stacked kernels) cut with block copies: before,
+    // upstream's scalar batched matmul and whole-tensor copies per piece made batched the slowest.
+    plan: { crop: 'host', pgUnits: 'batched' },
     readsAreFree: true,
     measured: [
+      {
+        setting: 'input 64, width 0.125, batch 16 (the quickstart), 2-core AMD EPYC, load 3-4 (2026-12-01, after the batched kernels)',
+        ms: { 'batched/host': 374, 'loop/host': 544 },
+      },
       {
         setting: 'input 112, 2-core AMD EPYC, load 8 (2026-12-01)',
         ms: { 'loop/host': 2536, 'loop/gather': 2785, 'loop/ops': 5517, 'batched/host': 7246, 'batched/gather': 6186 },
