@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { loadSpec, expandRuns } from '../src/spec/index.js';
 import { writeReport } from '../src/report/write-report.js';
 import { aucSe, seOfMean, verdict } from '../src/report/stats.js';
+import { comparisonLines, type CellStat } from '../src/report/table-section.js';
 import { protocolDifferences } from '../src/report/paper-protocol.js';
 import { conditionsOf } from '../src/report/conditions.js';
 import type { ReportRun } from '../src/report/source.js';
@@ -119,6 +120,18 @@ describe('acnn report (run directories written directly)', function () {
     assert.match(md, /pACNN vs VGG16 \([^)]*\), occluded: \+2\.9 points \(0\.5 SE of the difference\): not distinguishable at 2 SE; paper \+2\.79/);
     // 60 - 75 = -15, SE sqrt(5.86^2 + 25) = 7.70: 1.9 SE.
     assert.match(md, /gACNN vs pACNN \(the gated global branch\), clean: -15\.0 points \(1\.9 SE of the difference\): not distinguishable/);
+  });
+
+  it('comparisons name the cells by what differs: the columns when the variants are columns (Tables III and V)', () => {
+    const cell = (row: string, column: string, variant: string, mean: number): CellStat => ({
+      row, column, metric: 'fedro.accuracy', mean, se: 2, seKind: 'binomial', runs: 1, pending: 0, missing: 0, paperOnly: false, variant, runIds: [],
+    });
+    const lines = comparisonLines([
+      { column: 'base / pCNN', a: cell('VGG16', 'base', 'base', 16), b: cell('VGG16', 'pCNN', 'pcnn', 39), what: 'region decomposition', diff: 23, se: 2.83 },
+      { column: 'clean', a: cell('VGG16', 'clean', 'base', 50), b: cell('pCNN', 'clean', 'pcnn', 60), what: 'region decomposition', diff: 10, se: 2.83 },
+    ]);
+    assert.match(lines[0]!, /^pCNN vs base \(region decomposition\), VGG16: \+23\.0 points \(8\.1 SE of the difference\): pCNN higher$/);
+    assert.match(lines[1]!, /^pCNN vs VGG16 \(region decomposition\), clean: \+10\.0 points/);
   });
 
   it('gate diagnostics: AUCs with their SE and what they say, per run; the global weight clean vs occluded', () => {

@@ -248,10 +248,21 @@ export function comparisonLines(list: Comparison[]): string[] {
     const z = inSe(c.diff, c.se);
     const size = z === undefined ? 'no SE' : `${z.toFixed(1)} SE of the difference`;
     const v = verdict(c.diff, c.se);
-    const word = v === 'level' ? `not distinguishable at ${SIGNIFICANT_SE} SE` : v === 'unknown' ? 'no SE to judge by' : `${c.b.row} ${v}`;
+    const { a, b, where } = sides(c);
+    const word = v === 'level' ? `not distinguishable at ${SIGNIFICANT_SE} SE` : v === 'unknown' ? 'no SE to judge by' : `${b} ${v}`;
     const paper = c.paperDiff === undefined ? '' : `; paper ${signed(c.paperDiff, 2)}${paperAgreement(c, v)}`;
-    return `${c.b.row} vs ${c.a.row} (${c.what}), ${c.column}: ${signed(c.diff, percent ? 1 : 3)} ${unit} (${size}): ${word}${paper}`.replace('  ', ' ');
+    return `${b} vs ${a} (${c.what})${where ? `, ${where}` : ''}: ${signed(c.diff, percent ? 1 : 3)} ${unit} (${size}): ${word}${paper}`.replace('  ', ' ');
   });
+}
+
+/**
+ * How to name the two cells: by what tells them apart. Variants as rows (Table II): the rows,
+ * in the shared column; variants as columns (Tables III and V): the columns, in the shared row.
+ */
+function sides(c: Comparison): { a: string; b: string; where: string } {
+  if (c.a.column === c.b.column) return { a: c.a.row, b: c.b.row, where: c.column };
+  if (c.a.row === c.b.row) return { a: c.a.column, b: c.b.column, where: c.a.row };
+  return { a: `${c.a.row} ${c.a.column}`, b: `${c.b.row} ${c.b.column}`, where: '' };
 }
 
 function paperAgreement(c: Comparison, v: ReturnType<typeof verdict>): string {
