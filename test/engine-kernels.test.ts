@@ -291,6 +291,22 @@ describe('engine: replacement wasm kernels vs the JS backend', function () {
     assertClose(r, 'split/unstack', 1e-6);
   });
 
+  it('Transpose (tiled copy): every permutation of ranks 2-4, size-1 axes, merged axes, int and bool, and its gradient', async () => {
+    const perms = (n: number): number[][] => (n === 1 ? [[0]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+    const shapes = [[37, 70], [3, 40, 33], [2, 1, 35, 3], [4, 3, 5, 2], [5, 34, 3, 33]];
+    const r = await onBoth(() =>
+      shapes.flatMap((shape, i) => {
+        const x = tf.tensor(values(size(shape), 130 + i), shape);
+        return perms(shape.length).flatMap((perm) => [
+          tf.transpose(x, perm),
+          tf.cast(tf.transpose(tf.cast(tf.mul(x, 10), 'int32'), perm), 'float32'),
+          tf.cast(tf.transpose(tf.greater(x, 0), perm), 'float32'),
+        ]);
+      }).concat([tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.transpose(tf.square(t), [2, 0, 1]), tf.tensor(values(3 * 40 * 33, 140), [33, 3, 40]))))(tf.tensor(values(3 * 40 * 33, 141), [3, 40, 33]))]),
+    );
+    assertClose(r, 'transpose', 1e-6);
+  });
+
   it('the kernels leak no tensors or wasm buffers across repeated calls', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values(2 * 9 * 7 * 3, 1), [2, 9, 7, 3]);

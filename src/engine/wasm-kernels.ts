@@ -52,7 +52,7 @@ const stock = new Map<string, tf.KernelConfig>();
 export function stockWasmKernel(name: string): tf.KernelConfig | undefined {
   return stock.get(name);
 }
-export const REPLACED_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile', 'Sum', 'Mean', 'BatchMatMul', 'Identity', 'Cast', 'Slice', 'SplitV', 'Unpack'] as const;
+export const REPLACED_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Tile', 'Sum', 'Mean', 'BatchMatMul', 'Identity', 'Cast', 'Slice', 'SplitV', 'Unpack', 'Transpose'] as const;
 
 function runStock(name: string, args: KernelArgs): tf.TensorInfo {
   return stock.get(name)!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
@@ -448,6 +448,101 @@ function sliceKernel(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
+ * Transpose: upstream moves one element at a time through a generic index computation, 35-90
+ * million floats a second here ([24,1152,128] last two axes swapped: 102 ms; the conv filter
+ * gradient's [16,112,112,16] -> channels first: 39 ms). Here: axes that stay neighbours are
+ * merged first, then the copy runs in 32 x 32 tiles of the output's last axis and the axis that
+ * holds the input's last one, so both sides stay in cache.
+ */
+function transposeKernel(args: KernelArgs): tf.TensorInfo {
+  const wasm = args.backend as BackendWasm;
+  const x = args.inputs.x!;
+  if (x.dtype === 'string' || x.dtype === 'complex64') return runStock('Transpose', args);
+  const perm = (args.attrs as { perm: number[] }).perm;
+  const outShape = perm.map((a) => x.shape[a]!);
+  const outInfo = wasm.makeOutput(outShape, x.dtype);
+  // Views after makeOutput: an allocation may grow (and detach) the heap.
+  const src = wasm.typedArrayFromHeap(x);
+  const dst = wasm.typedArrayFromHeap(outInfo);
+  if (dst.length > 0) transposeInto(src, dst, x.shape, perm);
+  return outInfo;
+}
+
+/** Merges input axes that stay adjacent and in order under `perm`; drops axes of size 1. */
+function collapseAxes(shape: number[], perm: number[]): { shape: number[]; perm: number[] } {
+  const keep = perm.filter((a) => shape[a] !== 1);
+  const groups: number[][] = [];
+  for (const a of keep) {
+    const last = groups.at(-1);
+    if (last && last.at(-1)! + 1 === a) last.push(a);
+    else groups.push([a]);
+  }
+  // Number the groups in input order.
+  const order = [...groups].sort((g, h) => g[0]! - h[0]!);
+  const cshape = order.map((g) => g.reduce((p, a) => p * shape[a]!, 1));
+  return { shape: cshape, perm: groups.map((g) => order.indexOf(g)) };
+}
+
+type Numeric = Float32Array | Int32Array | Uint8Array;
+
+export function transposeInto(src: Numeric, dst: Numeric, shape: number[], perm: number[]): void {
+  const c = collapseAxes(shape, perm);
+  const r = c.shape.length;
+  if (r <= 1 || c.perm.every((a, i) => a === i)) {
+    dst.set(src);
+    return;
+  }
+  const inStrides = tf.util.computeStrides(c.shape).concat(1);
+  const os = c.perm.map((a) => c.shape[a]!);
+  const outStrides = tf.util.computeStrides(os).concat(1);
+  const A = r - 1; // the output's last axis
+  const sa = inStrides[c.perm[A]!]!;
+  const q = c.perm.indexOf(r - 1); // the output axis holding the input's last axis
+  const oq = outStrides[q]!;
+  const nA = os[A]!;
+  // The input's last axis is the output's last too: contiguous runs of nA.
+  const runs = q === A;
+  const nQ = runs ? 1 : os[q]!;
+  const others = os.map((_, j) => j).filter((j) => j !== A && (runs || j !== q));
+  const idx = new Array<number>(others.length).fill(0);
+  const inS = others.map((j) => inStrides[c.perm[j]!]!);
+  const outS = others.map((j) => outStrides[j]!);
+  for (;;) {
+    let inOff = 0;
+    let outOff = 0;
+    for (let k = 0; k < others.length; k++) {
+      inOff += idx[k]! * inS[k]!;
+      outOff += idx[k]! * outS[k]!;
+    }
+    if (runs) dst.set(src.subarray(inOff, inOff + nA), outOff);
+    else copyTiles(src, dst, inOff, outOff, nQ, nA, sa, oq);
+    // Next combination of the other output axes (odometer, last fastest).
+    let k = others.length - 1;
+    while (k >= 0 && ++idx[k]! === os[others[k]!]!) idx[k--] = 0;
+    if (k < 0) break;
+  }
+}
+
+/** dst[outOff + i*oq + k] = src[inOff + i + k*sa] for i < nQ, k < nA, in 32 x 32 tiles. */
+function copyTiles(src: Numeric, dst: Numeric, inOff: number, outOff: number, nQ: number, nA: number, sa: number, oq: number): void {
+  const T = 32;
+  for (let i0 = 0; i0 < nQ; i0 += T) {
+    const i1 = Math.min(i0 + T, nQ);
+    for (let k0 = 0; k0 < nA; k0 += T) {
+      const k1 = Math.min(k0 + T, nA);
+      for (let i = i0; i < i1; i++) {
+        let si = inOff + i + k0 * sa;
+        let di = outOff + i * oq + k0;
+        for (let k = k0; k < k1; k++) {
+          dst[di++] = src[si]!;
+          si += sa;
+        }
+      }
+    }
+  }
+}
+
+/**
  * SplitV (Concat's gradient) and Unpack (Stack's gradient): upstream cuts each piece with its
  * own Slice, each of which copies the whole input out of the heap (see Slice above): a stack
  * of the 24 PG-units' kernels has 24 pieces. The same cuts through sliceKernel's block copies.
@@ -500,6 +595,7 @@ export function registerWasmKernels(): void {
     ['Slice', sliceKernel],
     ['SplitV', splitVKernel],
     ['Unpack', unpackKernel],
+    ['Transpose', transposeKernel],
   ];
   for (const [kernelName, kernelFunc] of replacements) {
     const old = tf.getKernel(kernelName, BACKEND);
