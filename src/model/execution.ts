@@ -59,13 +59,18 @@ export const EXECUTION_TABLE: Readonly<Record<string, TableEntry>> = {
   wasm: {
     // Batched since acnn's BatchMatMul runs batched products on XNNPACK and SplitV / Unpack (the
     // gradients of the im2col concat and of the stacked kernels) cut with block copies: before,
-    // upstream's scalar batched matmul and whole-tensor copies per piece made batched the slowest.
+    // upstream's scalar batched matmul and whole-tensor copies per piece made batched the slowest
+    // (the load-8 row below). Host and gather crops measure the same; host is a memcpy here.
     plan: { crop: 'host', pgUnits: 'batched' },
     readsAreFree: true,
     measured: [
       {
-        setting: 'input 64, width 0.125, batch 16 (the quickstart), 2-core AMD EPYC, load 3-4 (2026-12-01, after the batched kernels)',
-        ms: { 'batched/host': 374, 'loop/host': 544 },
+        setting: 'input 112, 2-core AMD EPYC, idle (load 1.0; 2026-12-01, after the batched matmul, SplitV/Unpack and Transpose kernels)',
+        ms: { 'batched/gather': 1371, 'batched/host': 1394, 'loop/gather': 1708, 'loop/host': 1771 },
+      },
+      {
+        setting: 'input 64, width 0.125, batch 16 (the quickstart), 2-core AMD EPYC, idle (load 1.3; same day and code)',
+        ms: { 'batched/host': 334, 'loop/host': 492 },
       },
       {
         setting: 'input 112, 2-core AMD EPYC, load 8 (2026-12-01)',
