@@ -350,7 +350,7 @@ function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
   if (batchA > 1 || batchB > 1) {
     if (batchA !== batchB && batchA !== 1 && batchB !== 1) return runStock('BatchMatMul', args);
-    return batchedMatMul(asTensor(a), asTensor(b), at, mm);
+    return batchedMatMul(asTensor(a), asTensor(b), (batchA > 1 ? a : b).shape.slice(0, -2), at, mm);
   }
   if (at.transposeA && at.transposeB) return runStock('BatchMatMul', args);
   const [m, k] = a.shape.slice(-2) as [number, number];
@@ -376,9 +376,8 @@ function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
  * upstream's operator cache, keyed by the right operand's id, never serves stale weights; the
  * cached operators go with the slices when the tidy disposes them.
  */
-function batchedMatMul(a: tf.Tensor, b: tf.Tensor, at: { transposeA: boolean; transposeB: boolean }, mm: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): tf.Tensor {
+function batchedMatMul(a: tf.Tensor, b: tf.Tensor, outBatch: number[], at: { transposeA: boolean; transposeB: boolean }, mm: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const outBatch = (a.size / (a.shape.at(-1)! * a.shape.at(-2)!) > 1 ? a : b).shape.slice(0, -2);
     const G = tf.util.sizeFromShape(outBatch);
     const a3 = a.reshape([-1, a.shape.at(-2)!, a.shape.at(-1)!]);
     const b3 = b.reshape([-1, b.shape.at(-2)!, b.shape.at(-1)!]);
